@@ -1,0 +1,377 @@
+"""Configuration: one TOML file plus environment overrides.
+
+Reads the file named by ``--config``, else ``$AKN_MAIL_CONFIG``, else ``./akn-mail.toml``
+if it exists, else runs on the embedded defaults. Every key can be overridden by an
+environment variable ``AKN_MAIL_<SECTION>_<KEY>`` (for example ``AKN_MAIL_RELAY_PORT=2525``).
+The schema below is the single source of truth: ``akn-mail init`` writes the commented
+example file from it, so a key documented there is a key that exists.
+Relative paths are resolved against the directory of the config file (or the current
+directory when there is none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AknError
+
+CONFIG_ENV = "AKN_MAIL_CONFIG"
+DEFAULT_CONFIG_NAME = "akn-mail.toml"
+
+
+class ConfigError(AknError):
+    """The configuration file or an override cannot be used."""
+
+
+def _key(default: Any, doc: str) -> Any:
+    """A config key: its default and the sentence that documents it in the example file."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass
+class ListSection:
+    """The list itself: its address, its name and how posts are decorated."""
+
+    address: str = _key("akn@lists.example", "The list address contacts write to. Its -bounces, -owner and -request addresses are accepted too.")
+    name: str = _key("AKN", "Short name, used in \"Name via AKN\" when From is rewritten.")
+    description: str = _key("Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss", "Long name, used in List-Id and in the mails the system writes.")
+    list_id: str = _key("", "RFC 2919 List-Id; empty derives it from the address (akn@lists.example -> akn.lists.example).")
+    subject_prefix: str = _key("[AKN]", "Prefix put before every subject (never twice, also on replies only once). Empty for none.")
+    minutes_tag: str = _key("[Protokoll]", "Subject tag that marks the minutes of a meeting (case-insensitive).")
+    language: str = _key("de", "Language of the mails the system writes: \"de\" or \"en\".")
+    admins: list = _key([], "Addresses of the list's administrators (told about held mail, bounces, unsubscribe requests).")
+    moderators: list = _key([], "Addresses that may approve or reject held mail by reply; empty means the admins.")
+    archive_url: str = _key("", "Web address of the archive for List-Archive; empty leaves the header out.")
+    dmarc_rewrite: str = _key("auto", "Rewrite From to \"Name via AKN\": \"always\", \"never\" or \"auto\" (when the author's domain publishes DMARC p=quarantine/reject).")
+    send_to_author: bool = _key(True, "Send a post back to its author as well.")
+    duplicate_window_days: int = _key(7, "A Message-ID seen again within this many days is not distributed twice.")
+    footer: bool = _key(False, "Add the footer template to every post.")
+
+
+@dataclass
+class IngressSection:
+    """Where the SMTP/LMTP server listens."""
+
+    host: str = _key("127.0.0.1", "Address the server listens on.")
+    port: int = _key(8025, "Port the server listens on.")
+    protocol: str = _key("smtp", "\"smtp\", or \"lmtp\" when Postfix hands mail over with transport_maps.")
+    hostname: str = _key("akn-mail.localhost", "Name the server gives in its greeting (no DNS lookup is made).")
+    max_message_size: int = _key(26214400, "Largest message accepted, in bytes (advertised with SIZE; larger ones get 552).")
+
+
+@dataclass
+class RelaySection:
+    """The smarthost that carries outbound mail. Empty host: write to the outbox Maildir."""
+
+    host: str = _key("", "Smarthost for outbound mail; empty writes every outbound mail to <data_dir>/outbox (a Maildir).")
+    port: int = _key(25, "Smarthost port.")
+    starttls: bool = _key(False, "Use STARTTLS on the smarthost connection.")
+    username: str = _key("", "User name for SMTP AUTH; empty for none.")
+    password_env: str = _key("AKN_MAIL_RELAY_PASSWORD", "Name of the environment variable holding the SMTP AUTH password (never put it in this file).")
+    timeout: int = _key(60, "Seconds to wait for the smarthost before a delivery attempt is deferred.")
+    helo_name: str = _key("akn-mail.localhost", "Name sent in EHLO to the smarthost (no DNS lookup is made).")
+
+
+@dataclass
+class DeliverySection:
+    """The outbound queue."""
+
+    batch_size: int = _key(100, "Recipients carried by one SMTP transaction.")
+    retry_for_hours: int = _key(120, "Keep retrying temporary failures this long (hours) before giving up.")
+    first_retry_seconds: int = _key(60, "Wait before the first retry; doubles on every further attempt.")
+    max_retry_seconds: int = _key(3600, "Longest wait between two attempts.")
+    poll_seconds: float = _key(1.0, "How often the delivery worker looks for due entries when idle.")
+
+
+@dataclass
+class StorageSection:
+    """Where the data lives."""
+
+    data_dir: str = _key("archive", "Data directory: database, spool, archived messages, index, outbox.")
+
+
+@dataclass
+class ArchiveSection:
+    """The minutes archive and its search index."""
+
+    index_dir: str = _key("", "Search index directory; empty means <data_dir>/index.")
+    extract_max_bytes: int = _key(20971520, "Attachments larger than this (bytes) are stored but their text is not extracted.")
+    extract_max_pages: int = _key(300, "Only this many pages of a PDF are read.")
+    extract_timeout_seconds: int = _key(20, "Text extraction of one attachment is stopped after this many seconds.")
+
+
+@dataclass
+class RemindersSection:
+    """When the system reminds hosts."""
+
+    host_weeks_before: int = _key(4, "Remind the host this many weeks before the quarter of its meeting begins.")
+    minutes_after_days: int = _key(14, "Remind the host when a held meeting's minutes have not arrived after this many days.")
+
+
+@dataclass
+class TemplatesSection:
+    """Site overrides for the mails the system writes."""
+
+    directory: str = _key("", "Directory with site templates; a file there replaces the shipped one of the same name.")
+
+
+@dataclass
+class BouncesSection:
+    """Bounce handling."""
+
+    threshold: float = _key(5.0, "A contact whose bounce score reaches this has its delivery disabled.")
+    decay_days: int = _key(14, "Bounces older than this many days no longer count.")
+
+
+@dataclass
+class LoggingSection:
+    """Log output."""
+
+    level: str = _key("INFO", "Log level: DEBUG, INFO, WARNING, ERROR.")
+    file: str = _key("", "Log file; empty logs to standard error (journald under systemd).")
+
+
+SECTIONS: dict[str, type] = {
+    "list": ListSection,
+    "ingress": IngressSection,
+    "relay": RelaySection,
+    "delivery": DeliverySection,
+    "storage": StorageSection,
+    "archive": ArchiveSection,
+    "reminders": RemindersSection,
+    "templates": TemplatesSection,
+    "bounces": BouncesSection,
+    "logging": LoggingSection,
+}
+
+
+@dataclass
+class Config:
+    """The whole configuration, one attribute per TOML section."""
+
+    list: ListSection = field(default_factory=ListSection)
+    ingress: IngressSection = field(default_factory=IngressSection)
+    relay: RelaySection = field(default_factory=RelaySection)
+    delivery: DeliverySection = field(default_factory=DeliverySection)
+    storage: StorageSection = field(default_factory=StorageSection)
+    archive: ArchiveSection = field(default_factory=ArchiveSection)
+    reminders: RemindersSection = field(default_factory=RemindersSection)
+    templates: TemplatesSection = field(default_factory=TemplatesSection)
+    bounces: BouncesSection = field(default_factory=BouncesSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+    path: Path | None = None  # the file this was read from, if any
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    # Derived locations. Every part of the program asks here, so the layout of the
+    # data directory is written down once.
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.storage.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "akn-mail.sqlite3"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def maildir_path(self) -> Path:
+        return self.data_dir / "maildir"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.resolve(self.archive.index_dir) if self.archive.index_dir else self.data_dir / "index"
+
+    @property
+    def list_id(self) -> str:
+        if self.list.list_id:
+            return self.list.list_id
+        local, _, domain = self.list.address.partition("@")
+        return f"{local}.{domain}"
+
+    @property
+    def list_domain(self) -> str:
+        return self.list.address.rpartition("@")[2]
+
+    @property
+    def list_local_part(self) -> str:
+        return self.list.address.rpartition("@")[0]
+
+    def list_alias(self, suffix: str) -> str:
+        """The list's -bounces/-owner/-request address."""
+        return f"{self.list_local_part}-{suffix}@{self.list_domain}"
+
+    @property
+    def bounce_address(self) -> str:
+        return self.list_alias("bounces")
+
+    @property
+    def moderators(self) -> list[str]:
+        return list(self.list.moderators or self.list.admins)
+
+    def resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path)
+
+
+def find_config_path(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The config file to read: --config, $AKN_MAIL_CONFIG, ./akn-mail.toml, or none."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.exists() else None
+
+
+def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read the configuration (see the module docstring for where from)."""
+    environ = os.environ if environ is None else environ
+    config_path = find_config_path(path)
+    data: dict[str, Any] = {}
+    config = Config()
+    if config_path is not None:
+        data = _read_toml(config_path)
+        config.path = config_path.resolve()
+        config.base_dir = config.path.parent
+    for section_name, section_data in data.items():
+        if section_name not in SECTIONS:
+            raise ConfigError(
+                f"{config_path}: unknown section [{section_name}]; known sections are "
+                + ", ".join(f"[{name}]" for name in SECTIONS) + "."
+            )
+        if not isinstance(section_data, dict):
+            raise ConfigError(f"{config_path}: '{section_name}' must be a section ([{section_name}]), not a value.")
+        section = getattr(config, section_name)
+        for key, value in section_data.items():
+            _set(section, section_name, key, value, origin=str(config_path))
+    _apply_environment(config, environ)
+    _check(config)
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; create it with 'akn-mail init' or fix --config/{CONFIG_ENV}.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {error}.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # tomllib's message already carries "(at line N, column M)".
+        raise ConfigError(f"{path}: TOML syntax error: {error}. Fix that line and run again.") from None
+
+
+def _set(section: Any, section_name: str, key: str, value: Any, origin: str) -> None:
+    fields = {f.name: f for f in dataclasses.fields(section)}
+    if key not in fields:
+        raise ConfigError(
+            f"{origin}: unknown key '{key}' in [{section_name}]; known keys are {', '.join(fields)}."
+        )
+    expected = type(getattr(section, key))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"{origin}: [{section_name}] {key} must be a {_type_name(expected)}, not {value!r}."
+        )
+    setattr(section, key, value)
+
+
+def _type_name(kind: type) -> str:
+    return {str: "string", int: "whole number", float: "number", bool: "true/false", list: "list"}[kind]
+
+
+def _apply_environment(config: Config, environ: dict[str, str]) -> None:
+    """AKN_MAIL_<SECTION>_<KEY> overrides a key; the text is converted to the key's type."""
+    for section_name in SECTIONS:
+        section = getattr(config, section_name)
+        for f in dataclasses.fields(section):
+            variable = f"AKN_MAIL_{section_name.upper()}_{f.name.upper()}"
+            if variable not in environ:
+                continue
+            raw = environ[variable]
+            _set(section, section_name, f.name, _parse_env(raw, type(getattr(section, f.name)), variable), origin=variable)
+
+
+def _parse_env(raw: str, kind: type, variable: str) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is list:
+            return [item.strip() for item in raw.split(",") if item.strip()]
+        return raw
+    except ValueError:
+        raise ConfigError(f"{variable}={raw!r} is not a valid {_type_name(kind)}.") from None
+
+
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _check(config: Config) -> None:
+    if not _ADDRESS.match(config.list.address):
+        raise ConfigError(f"[list] address {config.list.address!r} is not an e-mail address (expected name@domain).")
+    if config.ingress.protocol not in ("smtp", "lmtp"):
+        raise ConfigError(f"[ingress] protocol must be \"smtp\" or \"lmtp\", not {config.ingress.protocol!r}.")
+    if config.list.language not in ("de", "en"):
+        raise ConfigError(f"[list] language must be \"de\" or \"en\", not {config.list.language!r}.")
+    if config.list.dmarc_rewrite not in ("always", "never", "auto"):
+        raise ConfigError(f"[list] dmarc_rewrite must be \"always\", \"never\" or \"auto\", not {config.list.dmarc_rewrite!r}.")
+    for name, port in (("ingress", config.ingress.port), ("relay", config.relay.port)):
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"[{name}] port must be between 0 and 65535, not {port}.")
+
+
+def example_text() -> str:
+    """The commented config file that ``akn-mail init`` writes: every key, its default, its meaning."""
+    lines = [
+        "# akn-mail configuration (TOML).",
+        "# Every key is shown with its default. Any key can also be set from the environment as",
+        "# AKN_MAIL_<SECTION>_<KEY>, e.g. AKN_MAIL_RELAY_HOST=smtp.example.org.",
+        "# Relative paths are relative to this file's directory.",
+    ]
+    for section_name, section_type in SECTIONS.items():
+        lines.append("")
+        lines.append(f"# {section_type.__doc__.strip()}")
+        lines.append(f"[{section_name}]")
+        defaults = section_type()
+        for f in dataclasses.fields(section_type):
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {_toml_value(getattr(defaults, f.name))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,54 @@
+"""Text rules for people's names: German alphabetical order, safe names, near-miss suggestions.
+
+DIN 5007 variant 1 (the dictionary order the Letter of Intent means by "alphabetical"):
+ä, ö, ü sort as a, o, u and ß as ss, so Jüchen comes after Grevenbroich and before Kaarst.
+A word differing only by the umlaut sorts after the plain one (Muller < Müller).
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+
+_DIN5007 = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "Ä": "a", "Ö": "o", "Ü": "u", "ẞ": "ss"})
+_ASCII_SPELLING = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
+def german_sort_key(name: str) -> tuple[str, str]:
+    """Sort key for German alphabetical order (DIN 5007-1), ties broken by the exact text."""
+    folded = unicodedata.normalize("NFC", name).casefold().translate(_DIN5007)
+    # Remove any other accents (é -> e) so foreign names sort where a reader expects.
+    base = "".join(ch for ch in unicodedata.normalize("NFD", folded) if not unicodedata.combining(ch))
+    return base, name.casefold()
+
+
+def fold(name: str) -> str:
+    """A loose form for matching names a person typed: case, umlauts (both spellings), spaces."""
+    text = unicodedata.normalize("NFC", name).casefold().translate(_ASCII_SPELLING).casefold()
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return " ".join(text.split())
+
+
+def unsafe_character(value: str) -> str | None:
+    """The first control or line-break character in value (a header-injection risk), if any."""
+    for ch in value:
+        if ch in "\r\n\t\x0b\x0c\x85\u2028\u2029" or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            return ch
+    return None
+
+
+def closest(name: str, candidates: list[str]) -> str | None:
+    """The candidate a person most likely meant by name ("Juchen" -> "Jüchen"), or None."""
+    by_fold: dict[str, str] = {}
+    for candidate in candidates:
+        by_fold.setdefault(fold(candidate), candidate)
+    wanted = fold(name)
+    if wanted in by_fold:
+        return by_fold[wanted]
+    # Also compare with umlauts reduced to their base letter ("Juchen" vs "juechen").
+    plain = {german_sort_key(candidate)[0]: candidate for candidate in candidates}
+    wanted_plain = german_sort_key(name)[0]
+    if wanted_plain in plain:
+        return plain[wanted_plain]
+    matches = difflib.get_close_matches(wanted_plain, list(plain), n=1, cutoff=0.6)
+    return plain[matches[0]] if matches else None

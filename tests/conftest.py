@@ -1,0 +1,44 @@
+"""Shared fixtures: real SQLite files and real servers under tmp_path, never mocks."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from akn_mail import config as config_module
+from akn_mail import db
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "examples"
+ROSTER_CSV = Path(__file__).resolve().parent / "data" / "roster.csv"
+
+
+def free_port() -> int:
+    """A port the OS says is free on 127.0.0.1 (fixed ports break parallel runs)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """A config file in tmp_path whose data directory is tmp_path/data."""
+    path = tmp_path / "akn-mail.toml"
+    path.write_text('[storage]\ndata_dir = "data"\n', encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> config_module.Config:
+    for name in list(__import__("os").environ):
+        if name.startswith("AKN_MAIL_"):
+            monkeypatch.delenv(name)
+    return config_module.load(config_file)
+
+
+@pytest.fixture
+def database(config: config_module.Config):
+    connection = db.connect(config.database_path)
+    yield connection
+    connection.close()

@@ -1,0 +1,69 @@
+"""Configuration: file, environment overrides, clear errors."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from akn_mail import config as config_module
+from akn_mail.config import ConfigError
+
+
+def test_defaults_without_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AKN_MAIL_CONFIG", raising=False)
+    config = config_module.load(None, environ={})
+    assert config.path is None
+    assert config.data_dir == tmp_path / "archive"
+    assert config.ingress.protocol == "smtp"
+    assert config.list_id == "akn.lists.example"
+    assert config.bounce_address == "akn-bounces@lists.example"
+
+
+def test_example_text_is_valid_toml_with_every_key():
+    parsed = tomllib.loads(config_module.example_text())
+    assert set(parsed) == set(config_module.SECTIONS)
+    assert parsed["list"]["address"] == "akn@lists.example"
+    assert parsed["ingress"]["protocol"] == "smtp"
+    assert "host" in parsed["relay"] and "port" in parsed["relay"]
+    assert parsed["storage"]["data_dir"] == "archive"
+
+
+def test_environment_overrides_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[relay]\nhost = "smtp.example.org"\nport = 25\n', encoding="utf-8")
+    config = config_module.load(path, environ={"AKN_MAIL_RELAY_PORT": "2525", "AKN_MAIL_LIST_ADMINS": "a@x.example, b@x.example"})
+    assert config.relay.host == "smtp.example.org"
+    assert config.relay.port == 2525
+    assert config.list.admins == ["a@x.example", "b@x.example"]
+
+
+def test_relative_data_dir_is_relative_to_config_file(tmp_path):
+    path = tmp_path / "etc" / "c.toml"
+    path.parent.mkdir()
+    path.write_text('[storage]\ndata_dir = "../var"\n', encoding="utf-8")
+    assert config_module.load(path, environ={}).data_dir.resolve() == (tmp_path / "var").resolve()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[list]\naddress = \n", "line 2"),
+        ("[nonsense]\n", "unknown section [nonsense]"),
+        ("[relay]\nprot = 1\n", "unknown key 'prot' in [relay]"),
+        ("[relay]\nport = \"x\"\n", "[relay] port must be a whole number"),
+        ("[ingress]\nprotocol = \"pop3\"\n", "protocol must be \"smtp\" or \"lmtp\""),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path, text, message):
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        config_module.load(path, environ={})
+    assert message in str(error.value)
+
+
+def test_bad_environment_value(tmp_path):
+    with pytest.raises(ConfigError, match="AKN_MAIL_INGRESS_PORT='many' is not a valid whole number"):
+        config_module.load(None, environ={"AKN_MAIL_INGRESS_PORT": "many"})
