@@ -1,0 +1,1 @@
+-- Reserved for the list service (spool bookkeeping, delivery queue, held messages, seen Message-IDs); filled in by that part.

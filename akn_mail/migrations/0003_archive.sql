@@ -1,0 +1,1 @@
+-- Reserved for the minutes archive (messages, attachments, minutes per meeting); filled in by that part.

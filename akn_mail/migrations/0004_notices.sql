@@ -1,0 +1,1 @@
+-- Reserved for the mails the system writes (sent reminders, moderation tokens, tasks); filled in by that part.

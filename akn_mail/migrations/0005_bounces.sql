@@ -1,0 +1,1 @@
+-- Reserved for bounce handling (bounce events and scores per contact); filled in by that part.
