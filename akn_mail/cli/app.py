@@ -24,3 +24,15 @@ class App:
         from .. import db
 
         return db.connect(self.config.database_path)
+
+    @functools.cached_property
+    def roster(self):
+        from ..roster import Roster
+
+        return Roster(self.db)
+
+    @functools.cached_property
+    def rotation(self):
+        from ..rotation import Rotation
+
+        return Rotation(self.db, self.roster)
