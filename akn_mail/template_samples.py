@@ -1,0 +1,57 @@
+"""Realistic sample values for every template, used by ``templates check``/``show`` and the tests.
+
+They have the same shape as the values the notices pass (see notices.py), so a template
+that renders here renders in production too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+MEMBERS = ["Dormagen", "EnergieAgentur.NRW", "Grevenbroich", "Jüchen", "Kaarst", "Korschenbroich",
+           "Meerbusch", "Neuss", "Rhein-Kreis Neuss", "Rommerskirchen"]
+
+
+def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
+    """Variables for template NAME (without ``list``, which comes from the config)."""
+    contact = SimpleNamespace(name="Markus Schäfer", email="m.schaefer@juechen.example")
+    member = SimpleNamespace(name="Jüchen", kind="municipality")
+    meeting = SimpleNamespace(quarter="2027-Q2", date=dt.date(2027, 5, 12), place="Rathaus Jüchen, Großer Sitzungssaal",
+                              host="Jüchen", id=17)
+    held = SimpleNamespace(
+        id=42,
+        reason="Absender ist keine Ansprechperson eines Mitglieds" if language == "de" else "sender is not a contact of a member",
+        sender="Jörg Müller <j.mueller@stadtwerke-grevenbroich.example>",
+        subject="Förderprogramm Wärmeplanung – Fristverlängerung",
+        excerpt="Sehr geehrte Damen und Herren,\n\ndie Frist für Anträge im Förderprogramm\n„Kommunale Wärmeplanung“ wurde bis zum 30. Juni verlängert.",
+        received=dt.datetime(2027, 3, 3, 9, 41, tzinfo=dt.timezone.utc),
+    )
+    samples: dict[str, dict[str, Any]] = {
+        "welcome": dict(contact=contact, member=member, members=MEMBERS, next_meeting=meeting),
+        "farewell": dict(contact=contact, member=member),
+        "member_joined": dict(member=SimpleNamespace(name="Rommerskirchen", kind="municipality"),
+                              joined=dt.date(2027, 1, 1), members=MEMBERS),
+        "member_left": dict(member=SimpleNamespace(name="Korschenbroich", kind="municipality"),
+                            left=dt.date(2026, 12, 31), members=[m for m in MEMBERS if m != "Korschenbroich"]),
+        "host_reminder": dict(contact=contact, member=member, meeting=meeting, quarter_start=dt.date(2027, 4, 1)),
+        "minutes_reminder": dict(contact=contact, member=member, meeting=meeting, days=14),
+        "minutes_receipt": dict(
+            sender=contact, subject="[Protokoll] Sitzung 2. Quartal 2027 in Jüchen", meeting=meeting,
+            attachments=["Protokoll_AKN_2027-05-12.pdf", "Anlage_Wärmeplanung.docx"],
+            received=dt.datetime(2027, 5, 19, 14, 5, tzinfo=dt.timezone.utc),
+        ),
+        "moderation_notice": dict(held=held, token="q3Vd9xN2kLp0aZ7wYt4sRb1c"),
+        "moderation_done": dict(action="approve", held=held),
+        "moderation_failed": dict(problem="unknown_token", held=None, token="q3Vd9xN2kLp0aZ7wYt4sRb1c"),
+        "post_rejected": dict(held=held),
+        "unsubscribe_task": dict(requester="m.schaefer@juechen.example", contact=SimpleNamespace(
+            name="Markus Schäfer", email="m.schaefer@juechen.example", member_name="Jüchen"), task_id=3,
+            subject="unsubscribe"),
+        "unsubscribe_answer": dict(requester="m.schaefer@juechen.example", contact=SimpleNamespace(
+            name="Markus Schäfer", email="m.schaefer@juechen.example", member_name="Jüchen")),
+        "request_help": dict(requester="m.schaefer@juechen.example"),
+        "footer": dict(),
+    }
+    return samples[name]
