@@ -89,6 +89,8 @@ class DeliverySection:
     first_retry_seconds: int = _key(60, "Wait before the first retry; doubles on every further attempt.")
     max_retry_seconds: int = _key(3600, "Longest wait between two attempts.")
     poll_seconds: float = _key(1.0, "How often the delivery worker looks for due entries when idle.")
+    verp: str = _key("auto", "VERP envelope per recipient (akn-bounces+anna=example.org@...): \"auto\" uses the relay's XVERP when offered, else one transaction per recipient; \"on\" always one transaction per recipient; \"off\" the plain bounce address, batch_size recipients per transaction.")
+    connections: int = _key(4, "Parallel connections to the smarthost (or outbox writers) per delivery round.")
 
 
 @dataclass
@@ -342,6 +344,10 @@ def _check(config: Config) -> None:
         raise ConfigError(f"[list] language must be \"de\" or \"en\", not {config.list.language!r}.")
     if config.list.dmarc_rewrite not in ("always", "never", "auto"):
         raise ConfigError(f"[list] dmarc_rewrite must be \"always\", \"never\" or \"auto\", not {config.list.dmarc_rewrite!r}.")
+    if config.delivery.verp not in ("auto", "on", "off"):
+        raise ConfigError(f"[delivery] verp must be \"auto\", \"on\" or \"off\", not {config.delivery.verp!r}.")
+    if config.delivery.connections < 1 or config.delivery.batch_size < 1:
+        raise ConfigError("[delivery] connections and batch_size must be at least 1.")
     for name, port in (("ingress", config.ingress.port), ("relay", config.relay.port)):
         if not 0 <= port <= 65535:
             raise ConfigError(f"[{name}] port must be between 0 and 65535, not {port}.")

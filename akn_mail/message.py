@@ -1,0 +1,176 @@
+"""Reading and changing one message.
+
+Reading uses mail-parser (decoded From, Subject, Message-ID; parser defects), with the
+standard library as a fallback when mail-parser gives up. Changing works on the raw bytes:
+only the header fields that the list changes are cut out or added (each new field rendered
+by the standard library's ``email`` package with ``policy.SMTP``, which RFC 2047-encodes and
+folds it); everything else, and the whole body, stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import email
+import logging
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+
+log = logging.getLogger("akn_mail.message")
+
+# Headers longer than this are not handed to mail-parser (a 10,000-line header is
+# refused at the SMTP edge anyway; see ingress.MAX_HEADER_BYTES).
+_MAILPARSER_LIMIT = 2 * 1024 * 1024
+
+
+@dataclass
+class Parsed:
+    """A message read once: the stdlib object the steps see, plus decoded key headers."""
+
+    message: EmailMessage
+    message_id: str = ""           # without angle brackets
+    subject: str = ""
+    from_address: str = ""         # lower-cased
+    from_name: str = ""
+    defects: list[str] = field(default_factory=list)
+
+
+def parse(raw: bytes) -> Parsed:
+    """Parse ``raw``; never raises for bad input (problems end up in ``defects``)."""
+    message = email.message_from_bytes(raw, policy=policy.SMTP)
+    parsed = Parsed(message)
+    parsed.defects.extend(type(defect).__name__ for defect in message.defects)
+    try:
+        if len(raw) > _MAILPARSER_LIMIT and b"\n\n" not in raw[:_MAILPARSER_LIMIT] and b"\r\n\r\n" not in raw[:_MAILPARSER_LIMIT]:
+            raise ValueError("header too large for mail-parser")
+        import mailparser
+
+        mail = mailparser.parse_from_bytes(raw)
+        parsed.subject = _clean(mail.subject or "")
+        parsed.message_id = _clean(mail.message_id or "").strip().strip("<>").strip()
+        senders = mail.from_ or []
+        if senders:
+            parsed.from_name, parsed.from_address = senders[0][0] or "", (senders[0][1] or "")
+        for defect in mail.defects_categories or ():
+            if defect not in parsed.defects:
+                parsed.defects.append(defect)
+    except Exception as error:  # mail-parser raises many kinds on hostile input
+        parsed.defects.append(f"mail-parser: {type(error).__name__}")
+        parsed.subject = _clean(header_str(message, "Subject"))
+        parsed.message_id = _clean(header_str(message, "Message-ID")).strip().strip("<>").strip()
+        name, address = parseaddr(header_str(message, "From"))
+        parsed.from_name, parsed.from_address = name, address
+    parsed.from_address = _clean(parsed.from_address).strip().lower()
+    parsed.from_name = _clean(parsed.from_name).strip()
+    if "@" not in parsed.from_address:
+        parsed.from_address = ""
+    return parsed
+
+
+def _clean(value: str) -> str:
+    """One line, no control characters (hostile headers must not break logs or the CLI)."""
+    value = str(value)
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+
+
+def header_str(message: EmailMessage, name: str) -> str:
+    """A header's decoded value, or "" (also when the header cannot be parsed)."""
+    try:
+        value = message.get(name)
+    except Exception:  # the stdlib raises on some broken headers when decoding them
+        return ""
+    return "" if value is None else str(value)
+
+
+def header_all(message: EmailMessage, name: str) -> list[str]:
+    try:
+        return [str(value) for value in message.get_all(name, [])]
+    except Exception:
+        return []
+
+
+def addresses(message: EmailMessage, name: str) -> list[str]:
+    return [address for _, address in getaddresses(header_all(message, name)) if address]
+
+
+# --- changing headers on the raw bytes --------------------------------------------
+
+_FIELD_NAME = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+
+
+def split(raw: bytes) -> tuple[list[bytes], bytes]:
+    """The header fields (each with its continuation lines and line ending) and the rest.
+
+    The rest starts with the empty line that ends the header, so ``b"".join(fields) + rest``
+    is ``raw`` again, byte for byte.
+    """
+    fields: list[bytes] = []
+    position = 0
+    length = len(raw)
+    while position < length:
+        end = raw.find(b"\n", position)
+        end = length if end == -1 else end + 1
+        line = raw[position:end]
+        if line in (b"\r\n", b"\n"):
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+        position = end
+    return fields, raw[position:]
+
+
+def field_name(raw_field: bytes) -> str:
+    match = _FIELD_NAME.match(raw_field)
+    return match.group(1).decode("ascii").lower() if match else ""
+
+
+def render(name: str, value: str, linesep: str = "\r\n") -> bytes:
+    """One header field as bytes, RFC 2047-encoded and folded by ``policy.SMTP``."""
+    smtp = policy.SMTP.clone(linesep=linesep)
+    return smtp.header_factory(name, value).fold(policy=smtp).encode("ascii", "surrogateescape")
+
+
+def edit_headers(raw: bytes, *, remove: set[str] = frozenset(), replace: dict[str, str] | None = None,
+                 prepend: list[tuple[str, str]] | None = None) -> bytes:
+    """Return ``raw`` with header fields removed, replaced in place, or added at the top.
+
+    ``replace`` keeps the position of the first field of that name (and drops the others);
+    a name not present is added at the end of the header. Field names are case-insensitive.
+    """
+    replace = {name.lower(): (name, value) for name, value in (replace or {}).items()}
+    remove = {name.lower() for name in remove}
+    fields, rest = split(raw)
+    linesep = "\r\n" if (fields[0].endswith(b"\r\n") if fields else raw.find(b"\r\n") != -1) else "\n"
+    out: list[bytes] = [render(name, value, linesep) for name, value in (prepend or [])]
+    done: set[str] = set()
+    for raw_field in fields:
+        name = field_name(raw_field)
+        if name in remove:
+            continue
+        if name in replace:
+            if name not in done:
+                out.append(render(*replace[name], linesep))
+                done.add(name)
+            continue
+        if not raw_field.endswith(b"\n"):  # a header without a body and no final newline
+            raw_field += linesep.encode()
+        out.append(raw_field)
+    for name, (original, value) in replace.items():
+        if name not in done:
+            out.append(render(original, value, linesep))
+    if not rest:
+        rest = linesep.encode()
+    return b"".join(out) + rest
+
+
+def format_address(name: str, address: str) -> str:
+    """``"Anna Example" <anna@example.org>`` with the quoting the header needs."""
+    try:
+        local, _, domain = address.rpartition("@")
+        return str(Address(display_name=name, username=local, domain=domain))
+    except (ValueError, IndexError):
+        return f"{name} <{address}>" if name else address

@@ -1,0 +1,66 @@
+"""The posting pipeline: pure steps over one parsed message, in one visible order.
+
+A message taken from the spool is parsed once (``akn_mail.message``) and handed to each
+step of ``STEPS`` with a typed ``Context``. Each step returns a ``Decision``: go on to the
+next step, or stop (accept, hold for a moderator, discard, reject) with a reason a person
+can read. The steps live one per module in ``akn_mail/steps/``; they never import the
+SMTP server. The enqueue step at the end hands the decorated message to the delivery
+queue. Settings: the [list] section.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from typing import Callable
+
+from .context import Context, Decision
+from .steps.archive import file_in_archive
+from .steps.decorate import decorate
+from .steps.duplicate import drop_duplicate
+from .steps.enqueue import enqueue
+from .steps.loop import check_loop
+from .steps.minutes import detect_minutes
+from .steps.sender import check_sender
+
+log = logging.getLogger("akn_mail.pipeline")
+
+
+Step = Callable[[EmailMessage, Context], Decision]
+
+
+# The order a post goes through; approving held mail resumes after check_sender.
+STEPS: tuple[Step, ...] = (
+    check_loop,
+    check_sender,
+    drop_duplicate,
+    detect_minutes,
+    file_in_archive,
+    decorate,
+    enqueue,
+)
+
+
+def steps_after(name: str) -> tuple[Step, ...]:
+    """The steps that follow the one called ``name`` (approving held mail resumes there)."""
+    steps = STEPS
+    names = [step.__name__ for step in steps]
+    return steps[names.index(name) + 1:]
+
+
+def run(message: EmailMessage, ctx: Context, steps: tuple[Step, ...] | None = None) -> Decision:
+    """Run the steps in order until one decides; a run through all of them accepts."""
+    for step in steps if steps is not None else STEPS:
+        decision = step(message, ctx)
+        if not decision.is_next:
+            log.info(
+                "decision message_id=<%s> step=%s action=%s reason=%r",
+                ctx.message_id, step.__name__, decision.action, decision.reason,
+            )
+            return decision
+    decision = Decision.accept("distributed")
+    log.info("decision message_id=<%s> step=end action=accept outbound=%s", ctx.message_id, ctx.outbound_id)
+    return decision
+
+
+__all__ = ["Context", "Decision", "STEPS", "Step", "run", "steps_after"]
