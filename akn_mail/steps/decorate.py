@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 
 from ..context import Context, Decision
+from ..footer import add_footer
 from ..message import edit_headers, format_address, header_all
 
 log = logging.getLogger("akn_mail.steps.decorate")
@@ -140,4 +141,6 @@ def decorate(message: EmailMessage, ctx: Context) -> Decision:
         replace["Reply-To"] = ", ".join(reply_to)
         log.info("decorate message_id=<%s> from_rewritten=yes author=%s", ctx.message_id, ctx.from_address)
     ctx.outgoing = edit_headers(ctx.raw, remove=LIST_FIELDS, replace=replace, prepend=add)
+    if config.list.footer:  # the footer template, as its own MIME part where needed (akn_mail/footer.py)
+        ctx.outgoing = add_footer(ctx.outgoing, config)
     return Decision.next()
