@@ -166,7 +166,7 @@ class Roster:
         if hosts is None:
             hosts = kind != "advisor"
         if hosts and kind == "advisor":
-            raise RosterError(f"{name} is an advisor, and an advisor never hosts; leave out --host.")
+            raise RosterError(f"{name} is an advisor, and an advisor never hosts (hosts must be no).")
         with transaction(self.db):
             for member in self.members():
                 if member.name.casefold() == name.casefold():
@@ -186,7 +186,7 @@ class Roster:
             raise RosterError(f"unknown kind \"{kind}\"; use one of: {', '.join(KINDS)}.")
         if kind == "advisor":
             if hosts:
-                raise RosterError(f"{member.name} is an advisor, and an advisor never hosts; leave out --host.")
+                raise RosterError(f"{member.name} is an advisor, and an advisor never hosts (hosts must be no).")
             hosts = False
         elif hosts is None:
             hosts = member.hosts

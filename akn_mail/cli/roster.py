@@ -1,0 +1,83 @@
+"""``akn-mail roster``: import and export the whole roster (members and contacts)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .app import App
+
+
+@click.group()
+def roster() -> None:
+    """Import or export the roster of members and contacts (CSV or JSON).
+
+    \b
+        akn-mail roster import roster.csv
+        akn-mail roster export --format json > roster.json
+    """
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default=None,
+              help="File format (default: from the file name or its content).")
+@click.pass_obj
+def import_command(app: App, file: str, file_format: str | None) -> None:
+    """Create or update members and contacts from FILE ('-' reads standard input).
+
+    CSV columns: member,kind,hosts,contact_name,contact_email and optionally joined,left.
+    The file is applied in one transaction: a broken file names its line and imports nothing.
+    Members and contacts that are not in the file stay as they are.
+
+    \b
+        akn-mail roster import roster.csv
+        akn-mail roster import --format json - < roster.json
+    """
+    from ..roster_file import import_roster
+
+    if file == "-":
+        text, source = sys.stdin.read(), "<stdin>"
+    else:
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise click.ClickException(f"{file} does not exist; give the path of a roster CSV or JSON file.") from None
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{file} is not UTF-8 text; save it as UTF-8 (CSV UTF-8) and try again.") from None
+        except OSError as error:
+            raise click.ClickException(f"cannot read {file}: {error.strerror}.") from None
+        source = path.name
+    result = import_roster(app.roster, text, source, file_format)
+    click.echo(f"Imported {source}: {result}.")
+
+
+@roster.command("export")
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help="Output format; both can be imported again.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Write to this file instead of standard output.")
+@click.pass_obj
+def export_command(app: App, file_format: str, output: str) -> None:
+    """Write the roster as CSV or JSON; 'roster import' reads it back unchanged.
+
+    JSON also carries every period of membership and the delivery state of each contact.
+
+    \b
+        akn-mail roster export > roster.csv
+        akn-mail roster export --format json -o roster.json
+    """
+    from ..roster_file import export_roster
+
+    text = export_roster(app.roster, file_format)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror}.") from None
+    click.echo(f"Wrote {output}.", err=True)

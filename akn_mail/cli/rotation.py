@@ -1,0 +1,257 @@
+"""``akn-mail rotation``: who hosts which quarter, and the decisions that shape it."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import click
+
+from .app import App
+from .member import _table
+
+
+def _day(value: str | None) -> datetime.date | None:
+    if value is None:
+        return None
+    from ..quarter import parse_date
+
+    return parse_date(value, "date")
+
+
+def _host(member) -> str:
+    return member.name if member is not None else "nobody"
+
+
+@click.group()
+def rotation() -> None:
+    """Show and shape the host rotation of the regular quarterly meetings.
+
+    The rule is in the README ("Host rotation"): hosting members take turns in German
+    alphabetical order, one regular meeting per quarter.
+
+    \b
+        akn-mail rotation show
+        akn-mail rotation record 2027-Q1 --host Dormagen --date 2027-03-11
+    """
+
+
+@rotation.command("show")
+@click.option("--quarters", default=8, show_default=True, type=click.IntRange(1, 400), help="How many quarters to list.")
+@click.option("--from", "first", metavar="YYYY-Qn", default=None, help="First quarter to list (default: the current one).")
+@click.option("--today", metavar="YYYY-MM-DD", default=None, help="Take this day as today (default: the real date).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in the README).")
+@click.pass_obj
+def show(app: App, quarters: int, first: str | None, today: str | None, as_json: bool) -> None:
+    """Upcoming regular meetings (and extra ones): quarter, host, status, date, place.
+
+    \b
+        akn-mail rotation show
+        akn-mail rotation show --quarters 12 --json
+        akn-mail rotation show --from 2026-Q1
+    """
+    entries = app.rotation.schedule(quarters, first, today=_day(today))
+    if as_json:
+        click.echo(json.dumps([entry.as_json() for entry in entries], ensure_ascii=False, indent=2))
+        return
+    rows = [["QUARTER", "HOST", "STATUS", "DATE", "PLACE"]]
+    for entry in entries:
+        rows.append([
+            entry.quarter, _host(entry.host), entry.status_text, entry.date.isoformat() if entry.date else "-",
+            entry.place or "-",
+        ])
+    click.echo(_table(rows))
+
+
+@rotation.command("start")
+@click.argument("quarter")
+@click.option("--host", default=None, help="Who hosts that quarter (default: the alphabetically first hosting member).")
+@click.pass_obj
+def start(app: App, quarter: str, host: str | None) -> None:
+    """Start (or restart) the rotation at QUARTER; the turns go on from there.
+
+    \b
+        akn-mail rotation start 2026-Q4
+        akn-mail rotation start 2026-Q4 --host Dormagen
+    """
+    first, member = app.rotation.set_start(quarter, host)
+    click.echo(f"The rotation starts in {first} with {_host(member)}.")
+
+
+@rotation.command("record")
+@click.argument("quarter")
+@click.option("--host", required=True, help="The member that hosted the meeting.")
+@click.option("--date", "date", required=True, metavar="YYYY-MM-DD", help="The day of the meeting (in QUARTER).")
+@click.option("--place", default="", help="Where it took place.")
+@click.option("--note", default="", help="A short note (e.g. why another member hosted).")
+@click.pass_obj
+def record(app: App, quarter: str, host: str, date: str, place: str, note: str) -> None:
+    """Record the regular meeting of QUARTER as held (run again to correct it).
+
+    If another member than the scheduled one hosted, the turns go on after that member.
+
+    \b
+        akn-mail rotation record 2027-Q1 --host Dormagen --date 2027-03-11 --place "Rathaus Dormagen"
+    """
+    entry = app.rotation.record(quarter, host, date, place, note)
+    click.echo(f"Recorded {entry.quarter}: held by {_host(entry.host)} on {entry.date}.")
+
+
+@rotation.command("plan")
+@click.argument("quarter")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", help="The planned day (in QUARTER).")
+@click.option("--place", default=None, help="The planned place.")
+@click.pass_obj
+def plan(app: App, quarter: str, date: str | None, place: str | None) -> None:
+    """Set the date and place of an upcoming regular meeting (the host stays as scheduled).
+
+    \b
+        akn-mail rotation plan 2027-Q2 --date 2027-05-12 --place "Rathaus Jüchen"
+    """
+    if date is None and place is None:
+        raise click.UsageError("nothing to plan; give --date and/or --place.")
+    entry = app.rotation.plan(quarter, date, place)
+    when = entry.date.isoformat() if entry.date else "date open"
+    click.echo(f"Planned {entry.quarter}: {_host(entry.host)}, {when}{', ' + entry.place if entry.place else ''}.")
+
+
+@rotation.command("skip")
+@click.argument("quarter")
+@click.option("--reason", default="", help="Why the due host cannot host (kept with the schedule).")
+@click.pass_obj
+def skip(app: App, quarter: str, reason: str) -> None:
+    """Pass over the member due to host QUARTER; the next in order hosts instead.
+
+    The skipped member comes again in the next round.
+
+    \b
+        akn-mail rotation skip 2027-Q2 --reason "Rathaus wird saniert"
+    """
+    skipped, host = app.rotation.skip(quarter, reason)
+    click.echo(f"{skipped.name} is skipped in {quarter.upper()}; {_host(host)} hosts instead.")
+
+
+@rotation.command("swap")
+@click.argument("first")
+@click.argument("second")
+@click.pass_obj
+def swap(app: App, first: str, second: str) -> None:
+    """Let two quarters trade hosts; the rotation after them is unchanged.
+
+    \b
+        akn-mail rotation swap 2027-Q2 2027-Q3
+        akn-mail rotation swap 2027-Q4 2028-Q1
+    """
+    from ..quarter import Quarter
+
+    one, two = sorted((Quarter.parse(first), Quarter.parse(second)))
+    host_one, host_two = app.rotation.swap(one, two)
+    click.echo(f"Swapped: {one} is hosted by {_host(host_one)}, {two} by {_host(host_two)}.")
+
+
+@rotation.command("clear")
+@click.argument("quarter")
+@click.pass_obj
+def clear(app: App, quarter: str) -> None:
+    """Undo the skips and the swap of QUARTER.
+
+    \b
+        akn-mail rotation clear 2027-Q2
+    """
+    undone = app.rotation.clear(quarter)
+    click.echo(f"Undone: {'; '.join(undone)}.")
+
+
+@rotation.command("extra")
+@click.option("--date", "date", required=True, metavar="YYYY-MM-DD", help="The day of the extra meeting.")
+@click.option("--host", required=True, help="The member that hosts it (any member).")
+@click.option("--place", default="", help="Where it takes place.")
+@click.option("--counts-as-turn", is_flag=True, help="Let it count as the host's turn: the rotation goes on after it.")
+@click.option("--note", default="", help="What it is about.")
+@click.pass_obj
+def extra(app: App, date: str, host: str, place: str, counts_as_turn: bool, note: str) -> None:
+    """Add an extra meeting ("nach Bedarf"); it does not move the rotation unless asked to.
+
+    \b
+        akn-mail rotation extra --date 2027-05-20 --host Neuss --note "Wärmeplanung"
+    """
+    entry = app.rotation.extra(date, host, place, counts_as_turn, note)
+    click.echo(f"Added extra meeting {entry.meeting_id} on {entry.date} hosted by {_host(entry.host)}.")
+
+
+@rotation.command("cancel")
+@click.argument("meeting_id", type=int)
+@click.pass_obj
+def cancel(app: App, meeting_id: int) -> None:
+    """Cancel the extra meeting MEETING_ID (see 'rotation meetings').
+
+    \b
+        akn-mail rotation cancel 7
+    """
+    app.rotation.cancel_extra(meeting_id)
+    click.echo(f"Cancelled extra meeting {meeting_id}.")
+
+
+@rotation.command("meetings")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (fields in the README).")
+@click.pass_obj
+def meetings(app: App, as_json: bool) -> None:
+    """Every meeting on record (held, planned, extra), oldest first.
+
+    \b
+        akn-mail rotation meetings --json
+    """
+    rows = app.rotation.meetings()
+    items = [
+        {
+            "id": row["id"], "kind": row["kind"], "quarter": row["quarter"], "date": row["date"],
+            "host": row["host_name"], "place": row["place"], "status": row["status"],
+            "counts_as_turn": bool(row["counts_as_turn"]), "note": row["note"],
+        }
+        for row in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("No meetings on record yet.")
+        return
+    table = [["ID", "KIND", "QUARTER", "DATE", "HOST", "STATUS", "PLACE"]]
+    for item in items:
+        table.append([
+            str(item["id"]), item["kind"], item["quarter"], item["date"] or "-", item["host"] or "-", item["status"],
+            item["place"] or "-",
+        ])
+    click.echo(_table(table))
+
+
+@rotation.command("ics")
+@click.option("--quarters", default=8, show_default=True, type=click.IntRange(1, 400), help="How many quarters.")
+@click.option("--from", "first", metavar="YYYY-Qn", default=None, help="First quarter (default: the current one).")
+@click.option("--today", metavar="YYYY-MM-DD", default=None, help="Take this day as today.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Write to this file instead of standard output.")
+@click.pass_obj
+def ics(app: App, quarters: int, first: str | None, today: str | None, output: str) -> None:
+    """The dated meetings of the schedule as an iCalendar file (all-day events).
+
+    Quarters without a date are left out (set one with 'rotation plan').
+
+    \b
+        akn-mail rotation ics > akn-termine.ics
+    """
+    from ..ics import to_ics, undated
+
+    entries = app.rotation.schedule(quarters, first, today=_day(today))
+    data = to_ics(entries, app.config.list_domain, app.config.list.name)
+    if output == "-":
+        click.get_binary_stream("stdout").write(data)
+    else:
+        try:
+            with open(output, "wb") as handle:
+                handle.write(data)
+        except OSError as error:
+            raise click.ClickException(f"cannot write {output}: {error.strerror}.") from None
+    missing = undated(entries)
+    if missing:
+        click.echo(f"Not in the calendar (no date yet): {', '.join(missing)}; set one with: akn-mail rotation plan QUARTER --date YYYY-MM-DD", err=True)
