@@ -1,19 +1,40 @@
 """Archive step: file every post (and minutes) in the archive.
 
-A documented pass-through until the archive part fills in its body: it receives every
-post that passed the loop, sender and duplicate checks, with ``ctx.is_minutes`` already
-set by ``detect_minutes``; it must return ``Decision.next()`` so that the post is still
-decorated and distributed. It may set ``ctx.archive_id``. It may run twice for the same
-spool entry after a crash, so filing must be idempotent (Message-ID).
+Receives every post that passed the loop, sender and duplicate checks, with
+``ctx.is_minutes`` set by ``detect_minutes``. Files the original bytes in the Maildir,
+the metadata in SQLite and the text in the search index (``akn_mail.archive.filing``),
+links minutes to their meeting, and sends the host a receipt for minutes. Filing is
+idempotent by Message-ID, so a re-run after a crash files nothing twice. Always goes on
+to the next step: archiving never stops a post from being distributed; a failure to
+store raises, so the spool entry is kept and retried.
 """
 
 from __future__ import annotations
 
+import logging
 from email.message import EmailMessage
 
 from ..context import Context, Decision
 
+log = logging.getLogger("akn_mail.archive")
+
 
 def file_in_archive(message: EmailMessage, ctx: Context) -> Decision:
-    """Hand the post to the archive (not built yet: nothing to do, go on)."""
+    """File the post; minutes are linked to their meeting and acknowledged to the sender."""
+    from ..archive.filing import Archive
+
+    archive = Archive(ctx.config, ctx.db, roster=ctx.roster)
+    filed = archive.file(ctx.raw, is_minutes=ctx.is_minutes, member=ctx.sender_member, received=ctx.now)
+    ctx.archive_id = filed.message.id
+    log.info(
+        "archived message_id=<%s> id=%s minutes=%s meeting=%s flags=%s duplicate=%s indexed=%s",
+        filed.message.message_id, filed.message.id, filed.message.is_minutes, filed.message.meeting,
+        ",".join(filed.message.flags), filed.duplicate, filed.indexed,
+    )
+    if filed.message.is_minutes and not filed.duplicate:
+        try:
+            from ..notices import send_minutes_receipt
+        except ImportError:  # the mails part is not installed
+            return Decision.next()
+        send_minutes_receipt(ctx.config, ctx.db, filed.message.id)
     return Decision.next()

@@ -1,0 +1,166 @@
+"""German text analysis for the archive index: words, umlauts, stems and compound parts.
+
+Every word is lower-cased and stemmed with the Snowball German stemmer of PyStemmer
+(Snowball 3: it treats ``ae``/``oe``/``ue`` as ``ä``/``ö``/``ü`` and removes the umlaut
+marks after stemming, so ``Waerme``, ``Wärme`` and ``wärme`` are one term and
+``Stadtbäume`` meets ``Stadtbaum``). ``fold`` applies the same spelling rules without
+stemming, for prefix queries (``Wärmepl*``).
+
+Compounds: German glues words together (``Wärmeplanungsgesetz``). A search for a word must
+also find compounds that contain it. Two mechanisms, measured in ``bench/compounds.py``:
+the searcher expands a query stem to the indexed terms that start with it (the modifier
+of a compound comes first: ``Starkregen`` -> ``Starkregengefahrenkarte``), and the
+``tails`` of long words are indexed beside them (``Radverkehrskonzept`` also indexes
+``verkehrskonzept``, ``konzept``…), so a word found inside or at the end of a compound
+(``Förderprogramm`` in ``Bundesförderprogramm``) is a prefix of one of its tails.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+from whoosh.analysis import Filter, RegexTokenizer, Token
+
+# Words: letters and digits; a hyphen inside a word ("Rhein-Kreis") joins parts.
+WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
+PART = re.compile(r"\w+", re.UNICODE)
+
+# Function words that carry no meaning for a search (they are left out of the index).
+STOP_WORDS = frozenset(
+    """aber als am an auch auf aus bei bin bis bzw da damit dann das dass dem den der des die dies diese
+    dieser dieses doch dort du durch ein eine einem einen einer eines er es etc für hat hatte ich ihr im in
+    ist ja je kann man mit nach nicht noch nur ob oder sich sie sind so um und uns vom von vor war
+    was wie wir wird wurde wurden zu zum zur über""".split()
+)
+
+# Shortest stem a search expands to the compounds that start with it ("warm" -> Wärmeplanung);
+# shorter ones ("rat", "amt") would match too many unrelated words (Ratten, Amtsblatt).
+MIN_COMPOUND_STEM = 4
+# Shortest stem looked up inside or at the end of compounds (the tails); inside words short
+# stems hit by chance (Beratung, gesamt).
+MIN_TAIL_STEM = 5
+# Tails are indexed for words at least this long, starting at least this far in, and at
+# least MIN_TAIL_STEM characters long.
+MIN_TAIL_WORD = 8
+MIN_TAIL_START = 3
+
+_local = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    # PyStemmer objects are not safe to share between threads.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("german")
+    return stemmer
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The index term of one word: lower case, NFC, Snowball German stem without umlauts."""
+    word = unicodedata.normalize("NFC", word).lower().replace("ß", "ss")
+    return _stemmer().stemWord(word)
+
+
+_TRANSLITERATION = (
+    (re.compile(r"ae"), "a"),
+    (re.compile(r"oe"), "o"),
+    (re.compile(r"(?<!q)ue"), "u"),
+)
+_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u"})
+
+
+def fold(text: str) -> str:
+    """Lower case with the stemmer's spelling rules but no stemming (for prefixes)."""
+    text = unicodedata.normalize("NFC", text).lower().replace("ß", "ss")
+    for pattern, replacement in _TRANSLITERATION:
+        text = pattern.sub(replacement, text)
+    return text.translate(_UMLAUTS)
+
+
+def tails(term: str) -> list[str]:
+    """The endings of a long stemmed word that may be words of their own."""
+    if len(term) < MIN_TAIL_WORD or not term.isalpha():
+        return []
+    return [term[start:] for start in range(MIN_TAIL_START, len(term) - MIN_TAIL_STEM + 1)]
+
+
+class GermanTokenizer(RegexTokenizer):
+    """Words; hyphenated words give their parts and the joined word at the same position."""
+
+    def __init__(self):
+        super().__init__(expression=WORD)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        if not tokenize:
+            token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+            token.text = token.original = value
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        position = start_pos
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for match in WORD.finditer(value):
+            whole = match.group(0)
+            if removestops and whole.lower() in STOP_WORDS:
+                # Dropped without taking a position, on both the document and the query
+                # side, so "Protokoll der Sitzung" still matches as a phrase.
+                continue
+            parts = list(PART.finditer(whole)) if "-" in whole else [match]
+            pieces = [(p.group(0), match.start() + p.start() if p is not match else match.start()) for p in parts]
+            if len(parts) > 1:
+                pieces.append((whole.replace("-", ""), match.start()))
+            for index, (text, offset) in enumerate(pieces):
+                token.text = text
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = text
+                if positions:
+                    # The joined form of a hyphenated word shares the first part's position.
+                    token.pos = position if index < len(parts) else position - len(parts)
+                if chars:
+                    token.startchar = start_char + offset
+                    token.endchar = token.startchar + len(text) if index < len(parts) else start_char + match.end()
+                if index < len(parts):
+                    position += 1
+                yield token
+
+
+class GermanFilter(Filter):
+    """Every word replaced by its stem."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            token.text = stem(token.text)
+            yield token
+
+
+class TailFilter(Filter):
+    """Each long stem's tails (see ``tails``); for a presence-only field, positions unused."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            for tail in tails(token.text):
+                token.text = tail
+                yield token
+
+
+def german_analyzer():
+    """The analyzer of the archive's text fields (words in, stems out)."""
+    return GermanTokenizer() | GermanFilter()
+
+
+def tails_analyzer():
+    """The analyzer of the ``tails`` field: stems in, compound endings out."""
+    return GermanTokenizer() | GermanFilter() | TailFilter()

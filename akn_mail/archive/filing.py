@@ -1,0 +1,289 @@
+"""Filing a message: original bytes to the Maildir, metadata to SQLite, text to the index.
+
+``Archive.file`` is what the pipeline's archive step and ``archive import`` call. Order
+matters: the Maildir write (fsynced) comes first because it is the source of truth; the
+metadata and the minutes link follow in one transaction; the index comes last and may lag
+(a busy index leaves the row marked unindexed, and the next write or ``reindex`` catches
+up), so a search problem can never lose a message. Filing the same Message-ID twice
+returns the first filing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ..db import transaction
+from . import meetings as meeting_rules
+from .extract import MESSAGE_BUDGET_FACTOR, Extraction, Limits, extract
+from .index import EXCERPT_CHARS, ArchiveIndex, IndexBusy, naive_utc
+from .mime import ParsedMail, read
+from .store import Maildir, MetadataStore, StoredMessage
+
+log = logging.getLogger("akn_mail.archive")
+
+# How long the filing of one post waits for the index lock before leaving the post for
+# the next writer (the post itself is safe in the Maildir and SQLite by then).
+FILING_LOCK_TIMEOUT = 5.0
+
+
+@dataclass
+class Filed:
+    """The outcome of filing one message."""
+
+    message: StoredMessage
+    duplicate: bool = False
+    indexed: bool = False
+    extractions: list[Extraction] = field(default_factory=list)
+
+
+def is_minutes_subject(subject: str, tag: str) -> bool:
+    return bool(tag) and tag.casefold() in (subject or "").casefold()
+
+
+def fallback_message_id(raw: bytes, domain: str) -> str:
+    """A Message-ID for a message that has none: the same bytes always get the same one."""
+    return f"archive-{hashlib.sha256(raw).hexdigest()[:24]}@{domain}"
+
+
+class Archive:
+    """The archive service: filing, reading, reindexing."""
+
+    def __init__(self, config, db: sqlite3.Connection, roster=None):
+        self.config = config
+        self.db = db
+        self._roster = roster
+        self.maildir = Maildir(config.maildir_path)
+        self.index = ArchiveIndex(config.index_dir)
+        self.meta = MetadataStore(db)
+        self.limits = Limits.from_config(config)
+
+    @property
+    def roster(self):
+        if self._roster is None:
+            from ..roster import Roster
+
+            self._roster = Roster(self.db)
+        return self._roster
+
+    # -- filing ----------------------------------------------------------------------------
+
+    def file(
+        self,
+        raw: bytes,
+        *,
+        is_minutes: bool | None = None,
+        member=None,
+        source: str = "list",
+        meeting: "meeting_rules.SubjectReference | None" = None,
+        received: datetime.datetime | None = None,
+        index: bool = True,
+    ) -> Filed:
+        """Archive one message (see the module docstring for the order of writes)."""
+        received = received or datetime.datetime.now(datetime.timezone.utc)
+        parsed = read(raw, received)
+        if not parsed.message_id:
+            parsed.message_id = fallback_message_id(raw, self.config.list_domain)
+        if self.meta.has_message_id(parsed.message_id):
+            return Filed(self.meta.message(parsed.message_id), duplicate=True)
+        extractions = self.extract_all(parsed)
+        key = self.maildir.add(raw)
+        stored = self._record(parsed, raw, key, extractions, is_minutes=is_minutes, member=member, source=source,
+                              meeting=meeting)
+        indexed = False
+        if index:
+            indexed = self.index_pending(timeout=FILING_LOCK_TIMEOUT, first=(stored, parsed, extractions))
+        return Filed(self.meta.message(stored.id), indexed=indexed, extractions=extractions)
+
+    def extract_all(self, parsed: ParsedMail) -> list[Extraction]:
+        deadline = time.monotonic() + self.limits.timeout * MESSAGE_BUDGET_FACTOR
+        return [
+            extract(part.data, part.content_type, part.original_name or part.filename, self.limits, part.charset, deadline)
+            for part in parsed.attachments
+        ]
+
+    def _member_for(self, address: str):
+        try:
+            contact = self.roster.find_contact(address) if address else None
+        except Exception:  # roster not set up: the sender simply has no member
+            contact = None
+        if contact is None:
+            return None
+        try:
+            return self.roster.member_by_id(contact.member_id)
+        except Exception:
+            return None
+
+    def _record(self, parsed: ParsedMail, raw: bytes, key: str, extractions: list[Extraction], *,
+                is_minutes: bool | None, member, source: str, meeting) -> StoredMessage:
+        if is_minutes is None:
+            is_minutes = is_minutes_subject(parsed.subject, self.config.list.minutes_tag) or meeting is not None
+        if member is None:
+            member = self._member_for(parsed.from_address)
+        member_id = getattr(member, "id", None)
+        member_name = getattr(member, "name", "") or ""
+        db = self.db
+        with transaction(db):
+            thread_id = self._thread_id(parsed)
+            link = None
+            if is_minutes:
+                link = meeting_rules.link_minutes(
+                    db, parsed.subject, parsed.date, member_id, parsed.message_id, override=meeting,
+                    check_host=source == "list",
+                )
+            flags = list(link.flags) if link else []
+            if source == "import":
+                flags.append("imported")
+            cursor = db.execute(
+                """INSERT INTO archived_messages
+                   (message_id, maildir_key, date, from_address, from_name, member_id, member_name, subject,
+                    in_reply_to, references_ids, thread_id, is_minutes, meeting_id, minutes_version, flags, size, source)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    parsed.message_id, key, parsed.date.isoformat(), parsed.from_address, parsed.from_name, member_id,
+                    member_name, parsed.subject, parsed.in_reply_to, " ".join(parsed.references), thread_id,
+                    int(is_minutes), link.meeting_id if link else None, link.version if link else None,
+                    " ".join(flags), len(raw), source,
+                ),
+            )
+            archived_id = cursor.lastrowid
+            db.executemany(
+                """INSERT INTO archived_attachments
+                   (archived_id, position, filename, original_name, content_type, size, extraction, extraction_note, text_chars)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (archived_id, part.position, part.filename, part.original_name, part.content_type, len(part.data),
+                     result.status, result.note, len(result.text))
+                    for part, result in zip(parsed.attachments, extractions)
+                ],
+            )
+            if link:
+                meeting_rules.record_minutes(db, link, archived_id, parsed.date.isoformat())
+        for part, result in zip(parsed.attachments, extractions):
+            if result.status == "failed":
+                log.warning("attachment not readable message_id=<%s> file=%r: %s", parsed.message_id, part.filename, result.note)
+        return self.meta.message(archived_id)
+
+    def _thread_id(self, parsed: ParsedMail) -> str:
+        for parent in [parsed.in_reply_to, *reversed(parsed.references)]:
+            if not parent:
+                continue
+            row = self.db.execute("SELECT thread_id FROM archived_messages WHERE message_id = ?", (parent,)).fetchone()
+            if row is not None:
+                return row["thread_id"]
+        if parsed.references:
+            return parsed.references[0]
+        return parsed.in_reply_to or parsed.message_id
+
+    # -- the index -------------------------------------------------------------------------
+
+    def document(self, stored: StoredMessage, parsed: ParsedMail, extractions: list[Extraction]) -> dict:
+        """The index document of one archived message."""
+        attachment_text = "\n\n".join(result.text for result in extractions if result.text)
+        names = " ".join(part.filename for part in parsed.attachments)
+        body = "\n\n".join(text for text in (parsed.body, names, attachment_text) if text)
+        headings = [*parsed.headings]
+        for result in extractions:
+            headings.extend(result.headings)
+        sender_words = " ".join(filter(None, [stored.from_name, stored.from_address.replace("@", " ").replace(".", " "),
+                                              stored.from_address, stored.member_name]))
+        return {
+            "id": str(stored.id),
+            "message_id": stored.message_id,
+            "date": naive_utc(datetime.datetime.fromisoformat(stored.date)),
+            "subject": stored.subject,
+            "headings": "\n".join(headings),
+            "body": body,
+            "tails": "\n".join([stored.subject, *headings, body]),
+            "host": stored.host or "",
+            "host_name": stored.host,
+            "meeting": stored.meeting or "",
+            "from": sender_words,
+            "sender": stored.sender,
+            "minutes": stored.is_minutes,
+            "excerpt": (parsed.body.strip() + "\n\n" + attachment_text)[:EXCERPT_CHARS],
+        }
+
+    def index_pending(self, timeout: float = FILING_LOCK_TIMEOUT, first=None) -> bool:
+        """Index the rows not yet in the index (and ``first``, already read); False if busy."""
+        try:
+            with self.index.writer(timeout=timeout) as writer:
+                done = []
+                if first is not None:
+                    stored, parsed, extractions = first
+                    writer.update_document(**self.document(stored, parsed, extractions))
+                    done.append(stored.id)
+                for row in self.db.execute("SELECT id FROM archived_messages WHERE indexed = 0").fetchall():
+                    if row["id"] in done:
+                        continue
+                    stored = self.meta.message(row["id"])
+                    parsed = read(self.maildir.get(stored.maildir_key))
+                    writer.update_document(**self.document(stored, parsed, self.extract_all(parsed)))
+                    done.append(stored.id)
+        except IndexBusy as busy:
+            log.warning("index busy, filed without indexing: %s", busy)
+            return False
+        self._mark_indexed(done)
+        return True
+
+    def _mark_indexed(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        with transaction(self.db):
+            self.db.executemany("UPDATE archived_messages SET indexed = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the index from the Maildir; file metadata of messages that lack it.
+
+        The new index is built beside the old one and swapped in, so searches keep
+        working meanwhile. Messages filed during the rebuild are indexed after the swap.
+        """
+        keys = self.maildir.keys()
+        started_at_id = self.db.execute("SELECT coalesce(max(id), 0) FROM archived_messages").fetchone()[0]
+        fresh = self.index.rebuild_dir()
+        fresh_index = ArchiveIndex(fresh)
+        count = 0
+        with fresh_index.writer(bulk=True) as writer:
+            for key in keys:
+                raw = self.maildir.get(key)
+                stored = self.meta.by_maildir_key(key)
+                parsed = read(raw)
+                if stored is None:
+                    message_id = parsed.message_id or fallback_message_id(raw, self.config.list_domain)
+                    parsed.message_id = message_id
+                    if self.meta.has_message_id(message_id):
+                        if progress:
+                            progress(1)
+                        continue  # a second copy of a message filed already
+                    extractions = self.extract_all(parsed)
+                    stored = self._record(parsed, raw, key, extractions, is_minutes=None, member=None, source="import", meeting=None)
+                else:
+                    extractions = self.extract_all(parsed)
+                writer.add_document(**self.document(stored, parsed, extractions))
+                count += 1
+                if progress:
+                    progress(1)
+        # Hold the old index's lock while swapping so the server's writes wait (or stay pending).
+        old_writer = None
+        if self.index.exists():
+            try:
+                old_writer = self.index.open().writer(timeout=FILING_LOCK_TIMEOUT, delay=0.05)
+            except Exception:
+                old_writer = None
+        try:
+            self.index.replace_with(fresh)
+        finally:
+            if old_writer is not None:
+                try:
+                    old_writer.cancel()
+                except Exception:
+                    pass
+        with transaction(self.db):
+            self.db.execute("UPDATE archived_messages SET indexed = 1 WHERE id <= ?", (started_at_id,))
+            self.db.execute("UPDATE archived_messages SET indexed = 0 WHERE id > ?", (started_at_id,))
+        self.index_pending(timeout=FILING_LOCK_TIMEOUT)
+        return count

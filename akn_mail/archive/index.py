@@ -1,0 +1,153 @@
+"""The search index (Whoosh): derived from the Maildir, rebuilt by ``archive reindex``.
+
+One document per archived message: subject, headings, body + attachment text, sender,
+host, meeting, date, minutes flag. Text fields use the German analyzer of ``analysis``;
+``tails`` holds compound endings. Whoosh allows one writer at a time (a lock file under the
+index directory, held with flock so it dies with a crashed process): writers wait for the
+lock up to ``LOCK_TIMEOUT`` seconds; readers never need it. Setting: [archive] index_dir.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.index import LockError
+
+from .analysis import german_analyzer, tails_analyzer
+from .store import ArchiveError
+
+LOCK_TIMEOUT = 30.0
+LOCK_DELAY = 0.05
+INDEX_NAME = "archive"
+# Stored text used for snippets (the full text is searched, not stored).
+EXCERPT_CHARS = 30_000
+
+
+class IndexBusy(ArchiveError):
+    """Another writer held the index lock longer than we waited."""
+
+
+class IndexMissing(ArchiveError):
+    """There is no index yet."""
+
+
+def make_schema() -> Schema:
+    german = german_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        message_id=ID(stored=True),
+        date=DATETIME(stored=True, sortable=True),
+        subject=TEXT(analyzer=german, stored=True),
+        headings=TEXT(analyzer=german),
+        body=TEXT(analyzer=german),
+        tails=TEXT(analyzer=tails_analyzer(), phrase=False),
+        host=TEXT(analyzer=german, stored=False),
+        host_name=STORED(),
+        meeting=KEYWORD(lowercase=True, stored=True),
+        **{"from": TEXT(analyzer=german)},
+        sender=STORED(),
+        minutes=BOOLEAN(stored=True),
+        current=BOOLEAN(),
+        excerpt=STORED(),
+    )
+
+
+def naive_utc(moment: datetime.datetime) -> datetime.datetime:
+    """Whoosh compares naive datetimes; the archive stores UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+class ArchiveIndex:
+    """Open, write and search the index directory."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.exists() and whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME)
+
+    def open(self, create: bool = True):
+        if self.exists():
+            return whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+        if not create:
+            raise IndexMissing(f"there is no search index in {self.path} yet; build it with: akn-mail archive reindex")
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            return whoosh_index.create_in(str(self.path), make_schema(), indexname=INDEX_NAME)
+        except LockError:
+            # Another process created it at the same moment.
+            return whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+
+    @contextmanager
+    def writer(self, timeout: float = LOCK_TIMEOUT, bulk: bool = False):
+        """A writer, committed at the end of the block (cancelled on error)."""
+        options = {"limitmb": 256} if bulk else {}
+        while True:
+            ix = self.open()
+            inode = os.stat(self.path).st_ino
+            try:
+                writer = ix.writer(timeout=timeout, delay=LOCK_DELAY, **options)
+            except LockError:
+                raise IndexBusy(
+                    f"the search index {self.path} stayed locked by another writer for {timeout:g} seconds; "
+                    "the message is archived and will be indexed by the next write (or run: akn-mail archive reindex)"
+                ) from None
+            try:
+                same = os.stat(self.path).st_ino == inode
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            # A reindex swapped the directory while we waited: write to the new one.
+            writer.cancel()
+        try:
+            yield writer
+        except BaseException:
+            writer.cancel()
+            raise
+        else:
+            writer.commit()
+
+    @contextmanager
+    def searcher(self):
+        """A searcher over the newest committed state (retried once if a merge races us)."""
+        for attempt in range(3):
+            try:
+                ix = self.open(create=False)
+                searcher = ix.searcher()
+                break
+            except (OSError, whoosh_index.EmptyIndexError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.05)
+        try:
+            yield searcher
+        finally:
+            searcher.close()
+
+    def rebuild_dir(self) -> Path:
+        """A fresh directory beside the index for a rebuild; swap it in with ``replace_with``."""
+        fresh = self.path.with_name(self.path.name + ".rebuild")
+        if fresh.exists():
+            shutil.rmtree(fresh)
+        fresh.mkdir(parents=True)
+        return fresh
+
+    def replace_with(self, fresh: Path) -> None:
+        old = self.path.with_name(self.path.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        if self.path.exists():
+            self.path.rename(old)
+        fresh.rename(self.path)
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)

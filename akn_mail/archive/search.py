@@ -1,0 +1,299 @@
+"""Searching the archive: the query language, filters, ranking and snippets.
+
+Query language (README, "Query language"): words (all must match, in any of subject,
+headings, text, host and sender), "phrases", AND/OR/NOT and parentheses, prefix ``*``,
+fields ``host:``, ``from:``, ``subject:``, ``meeting:`` and ``date:`` (``date:2025``,
+``date:[2025-01-01 to 2025-06-30]``, ``date:>2025-03``). Each word is stemmed and folded as
+in the index (``analysis``), and a word whose stem has four letters or more also finds the compounds
+that start with it (five or more: that contain it). Minutes whose subject or headings match rank first, then by BM25 score.
+Superseded versions of minutes are left out (``archive show`` still has them).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from whoosh import query as wq
+from whoosh.highlight import ContextFragmenter, Formatter, get_text
+from whoosh.qparser import MultifieldParser, QueryParser
+from whoosh.qparser.dateparse import DateParserPlugin
+
+from .analysis import MIN_COMPOUND_STEM, MIN_TAIL_STEM, fold
+from .index import ArchiveIndex, naive_utc
+from .store import ArchiveError
+
+FIELDS = ("subject", "headings", "body", "host", "from")
+FIELD_BOOSTS = {"subject": 4.0, "headings": 2.5, "body": 1.0, "host": 1.5, "from": 0.5}
+QUERY_FIELDS = ("host", "from", "subject", "date", "meeting", "headings", "body")
+OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
+# Expanded compounds and prefixes count less than the word itself.
+PREFIX_WEIGHT = 0.6
+TAIL_WEIGHT = 0.5
+MARK_START, MARK_END = "\x02", "\x03"
+
+
+class QuerySyntaxError(ArchiveError):
+    """A query that cannot be read; the message says where."""
+
+
+@dataclass
+class Hit:
+    """One search result (the --json object, see README "JSON output")."""
+
+    id: int
+    message_id: str
+    date: str
+    sender: str
+    subject: str
+    minutes: bool
+    meeting: str | None
+    host: str | None
+    score: float
+    snippet: str  # matches between MARK_START and MARK_END
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "date": self.date,
+            "from": self.sender,
+            "subject": self.subject,
+            "minutes": self.minutes,
+            "meeting": self.meeting,
+            "host": self.host,
+            "score": round(self.score, 4),
+            "snippet": render_snippet(self.snippet, "**", "**"),
+        }
+
+
+def render_snippet(snippet: str, start: str, end: str) -> str:
+    return snippet.replace(MARK_START, start).replace(MARK_END, end)
+
+
+# --- checking the query -----------------------------------------------------------------
+
+_TOKEN = re.compile(r'"|\(|\)|[^\s"()]+')
+
+
+def check_syntax(text: str) -> None:
+    """Raise QuerySyntaxError naming the column (1-based) of the first problem."""
+    if not text.strip():
+        raise QuerySyntaxError("the query is empty; give at least one word, e.g. akn-mail search Wärmeplanung")
+    depth_stack: list[int] = []
+    in_quote: int | None = None
+    previous: str | None = None  # "operand", "binary", "not", "open"
+    previous_pos = 0
+    for match in _TOKEN.finditer(text):
+        token, column = match.group(0), match.start() + 1
+        if in_quote is not None:
+            if token == '"':
+                in_quote = None
+                previous = "operand"
+            continue
+        if token == '"':
+            in_quote = column
+            continue
+        if token == "(":
+            depth_stack.append(column)
+            previous = "open"
+            continue
+        if token == ")":
+            if not depth_stack:
+                raise QuerySyntaxError(f"query syntax error at column {column}: ')' without a matching '('.")
+            if previous in ("binary", "not"):
+                raise QuerySyntaxError(f"query syntax error at column {previous_pos}: nothing follows the operator before ')'.")
+            if previous == "open":
+                raise QuerySyntaxError(f"query syntax error at column {column}: empty parentheses.")
+            depth_stack.pop()
+            previous = "operand"
+            continue
+        if token in ("AND", "OR", "ANDNOT", "ANDMAYBE"):
+            if previous in (None, "binary", "not", "open"):
+                raise QuerySyntaxError(f"query syntax error at column {column}: {token} needs a word before it.")
+            previous, previous_pos = "binary", column
+            continue
+        if token == "NOT":
+            previous, previous_pos = "not", column
+            continue
+        field_match = re.match(r"^([A-Za-zÄÖÜäöüß_]+):(.*)$", token)
+        if field_match:
+            name, value = field_match.group(1), field_match.group(2)
+            if name not in QUERY_FIELDS:
+                raise QuerySyntaxError(
+                    f"query syntax error at column {column}: unknown field '{name}:'; "
+                    f"known fields are {', '.join(f + ':' for f in QUERY_FIELDS)}."
+                )
+            following = text[match.end():match.end() + 1]
+            if not value and following not in ('"', "("):
+                raise QuerySyntaxError(f"query syntax error at column {column}: '{name}:' needs a value right after the colon.")
+            if not value and following == '"':
+                in_quote = match.end() + 1
+                # the quote token comes next; treat it as opened here
+        if token.startswith("*") or re.match(r"^\w+:\*", token):
+            raise QuerySyntaxError(f"query syntax error at column {column}: a word cannot start with '*'; put * at the end, e.g. Wärme*.")
+        previous = "operand"
+    if in_quote is not None:
+        raise QuerySyntaxError(f"query syntax error at column {in_quote}: the quote '\"' is never closed.")
+    if depth_stack:
+        raise QuerySyntaxError(f"query syntax error at column {depth_stack[-1]}: '(' is never closed.")
+    if previous in ("binary", "not"):
+        raise QuerySyntaxError(f"query syntax error at column {previous_pos}: nothing follows the operator.")
+
+
+# --- building the query -----------------------------------------------------------------
+
+def _parser(schema) -> MultifieldParser:
+    parser = MultifieldParser(list(FIELDS), schema, fieldboosts=FIELD_BOOSTS)
+    parser.add_plugin(DateParserPlugin(free=False))
+    return parser
+
+
+def _expand(node: wq.Query) -> wq.Query:
+    """Words also find compounds; prefixes are folded like the index terms."""
+    if isinstance(node, wq.Term) and node.fieldname in ("subject", "headings", "body") and isinstance(node.text, str):
+        term = node.text
+        if len(term) >= MIN_COMPOUND_STEM and term.isalpha():
+            boost = node.boost
+            parts = [wq.Term(node.fieldname, term, boost=boost), wq.Prefix(node.fieldname, term, boost=boost * PREFIX_WEIGHT)]
+            if node.fieldname == "body" and len(term) >= MIN_TAIL_STEM:
+                parts.append(wq.Prefix("tails", term, boost=boost * TAIL_WEIGHT))
+            return wq.Or(parts)
+        return node
+    if isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
+        node.text = fold(node.text)
+        return node
+    if isinstance(node, wq.compound.CompoundQuery):
+        node.subqueries = [_expand(sub) for sub in node.subqueries]
+        return node
+    if isinstance(node, wq.Not):
+        node.query = _expand(node.query)
+        return node
+    if hasattr(node, "child") and isinstance(node.child, wq.Query):
+        node.child = _expand(node.child)
+    return node
+
+
+def _has_error(node: wq.Query) -> bool:
+    if isinstance(node, wq.qcore._NullQuery) or type(node).__name__ == "ErrorQuery":
+        return True
+    return any(_has_error(child) for child in node.children())
+
+
+def parse_query(text: str, schema) -> wq.Query:
+    check_syntax(text)
+    parsed = _parser(schema).parse(text)
+    if _has_error(parsed):
+        raise QuerySyntaxError(
+            f"query syntax error: cannot read {text!r}; a date must look like date:2025, date:2025-03-11 "
+            "or date:[2025-01-01 to 2025-06-30]."
+        )
+    return _expand(parsed)
+
+
+def _field_filter(schema, fieldname: str, value: str) -> wq.Query:
+    value = value.replace('"', " ").strip()
+    parsed = QueryParser(fieldname, schema).parse(f'"{value}"')
+    return parsed
+
+
+# --- searching --------------------------------------------------------------------------
+
+class _Marker(Formatter):
+    """Marks matched words with MARK_START/MARK_END (rendered bold or ** later)."""
+
+    between = " … "
+
+    def format_token(self, text, token, replace=False):
+        return MARK_START + get_text(text, token, replace) + MARK_END
+
+
+class ArchiveSearch:
+    """Runs queries against the index; the database tells which minutes are superseded."""
+
+    def __init__(self, index: ArchiveIndex, db: sqlite3.Connection | None = None):
+        self.index = index
+        self.db = db
+
+    def _superseded(self) -> list[str]:
+        if self.db is None:
+            return []
+        try:
+            rows = self.db.execute(
+                """SELECT am.id FROM archived_messages am JOIN meeting_minutes mm ON mm.meeting_id = am.meeting_id
+                   WHERE am.is_minutes = 1 AND mm.archived_id != am.id"""
+            ).fetchall()
+        except sqlite3.Error:
+            return []
+        return [str(row[0]) for row in rows]
+
+    def search(
+        self,
+        text: str,
+        *,
+        minutes: bool = False,
+        host: str | None = None,
+        sender: str | None = None,
+        since: datetime.date | None = None,
+        until: datetime.date | None = None,
+        limit: int = 10,
+    ) -> list[Hit]:
+        with self.index.searcher() as searcher:
+            schema = searcher.schema
+            query = parse_query(text, schema)
+            filters: list[wq.Query] = []
+            if minutes:
+                filters.append(wq.Term("minutes", True))
+            if host:
+                filters.append(_field_filter(schema, "host", host))
+            if sender:
+                filters.append(_field_filter(schema, "from", sender))
+            if since or until:
+                start = naive_utc(datetime.datetime.combine(since, datetime.time.min)) if since else None
+                end = naive_utc(datetime.datetime.combine(until, datetime.time.max)) if until else None
+                filters.append(wq.DateRange("date", start, end))
+            if filters:
+                query = wq.And([query, *filters])
+            superseded = self._superseded()
+            mask = wq.Or([wq.Term("id", value) for value in superseded]) if superseded else None
+            window = max(limit * 3, 30)
+            results = searcher.search(query, limit=window, terms=True, mask=mask)
+            results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
+            results.formatter = _Marker()
+            ranked = []
+            for rank, hit in enumerate(results):
+                fields = {field for field, _ in (hit.matched_terms() or [])}
+                heading_match = hit["minutes"] and bool(fields & {"subject", "headings"})
+                ranked.append((not heading_match, -hit.score, rank, hit))
+            ranked.sort(key=lambda item: item[:3])
+            hits = []
+            for _, _, _, hit in ranked[:limit]:
+                hits.append(self._hit(hit))
+            return hits
+
+    def _hit(self, hit) -> Hit:
+        excerpt = hit.get("excerpt") or ""
+        snippet = ""
+        if excerpt:
+            try:
+                snippet = hit.highlights("body", text=excerpt, top=2)
+            except Exception:  # a highlighting problem must not cost the result
+                snippet = ""
+        if not snippet:
+            snippet = " ".join(excerpt[:200].split())
+        snippet = " ".join(snippet.split())
+        date = hit["date"].replace(tzinfo=datetime.timezone.utc).isoformat() if hit.get("date") else ""
+        return Hit(
+            id=int(hit["id"]),
+            message_id=hit["message_id"],
+            date=date,
+            sender=hit.get("sender") or "",
+            subject=hit.get("subject") or "",
+            minutes=bool(hit.get("minutes")),
+            meeting=hit.get("meeting") or None,
+            host=hit.get("host_name"),
+            score=float(hit.score or 0.0),
+            snippet=snippet,
+        )

@@ -1,0 +1,189 @@
+"""The archive's storage: the original messages in a Maildir, their metadata in SQLite.
+
+The Maildir (<data_dir>/maildir) is the source of truth: every archived message is kept
+there byte for byte, written to tmp/, fsynced and renamed into cur/, so a crash leaves
+either the whole message or nothing. The SQLite tables of migration 0003 (messages,
+attachments, minutes per meeting) and the search index can be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import socket
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AknError
+
+
+class ArchiveError(AknError):
+    """An archive operation that cannot be done as asked."""
+
+
+class UnknownMessage(ArchiveError):
+    """No archived message has that ID."""
+
+
+_counter = 0
+_counter_lock = threading.Lock()
+
+
+class Maildir:
+    """Write-once storage of the original bytes; keys are Maildir file names."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+
+    def add(self, raw: bytes) -> str:
+        global _counter
+        with _counter_lock:
+            _counter += 1
+            counter = _counter
+        now = time.time()
+        host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+        key = f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{counter}.{host}"
+        temporary = self.path / "tmp" / key
+        final = self.path / "cur" / f"{key}:2,S"
+        with open(temporary, "xb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(temporary, final)
+        directory = os.open(self.path / "cur", os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return key
+
+    def get(self, key: str) -> bytes:
+        for sub in ("cur", "new"):
+            folder = self.path / sub
+            for candidate in (folder / f"{key}:2,S", folder / key):
+                if candidate.exists():
+                    return candidate.read_bytes()
+        # Messages put in by other Maildir writers carry other flags.
+        box = mailbox.Maildir(self.path, factory=None, create=False)
+        try:
+            return box.get_bytes(key)
+        except KeyError:
+            raise ArchiveError(f"message {key} is missing from the Maildir {self.path}; restore it from a backup.") from None
+
+    def keys(self) -> list[str]:
+        """All keys, oldest first (Maildir names start with the delivery time)."""
+        box = mailbox.Maildir(self.path, factory=None, create=False)
+        return sorted(box.keys(), key=lambda key: (key.split(".", 1)[0].zfill(12), key))
+
+    def __len__(self) -> int:
+        return len(mailbox.Maildir(self.path, factory=None, create=False))
+
+
+@dataclass
+class StoredMessage:
+    """One row of archived_messages, with the meeting's name and host."""
+
+    id: int
+    message_id: str
+    maildir_key: str
+    date: str
+    from_address: str
+    from_name: str
+    member_name: str
+    subject: str
+    in_reply_to: str
+    references_ids: str
+    thread_id: str
+    is_minutes: bool
+    meeting_id: int | None
+    meeting: str | None
+    host: str | None
+    minutes_version: int | None
+    current: bool
+    flags: list[str]
+    size: int
+    source: str
+
+    @property
+    def sender(self) -> str:
+        if self.from_name:
+            return f"{self.from_name} <{self.from_address}>"
+        return self.from_address
+
+
+MESSAGE_SELECT = """
+SELECT am.*, mt.kind AS meeting_kind, mt.quarter AS meeting_quarter, mt.date AS meeting_date,
+       host.name AS host_name, mm.archived_id AS current_minutes_id
+FROM archived_messages am
+LEFT JOIN meetings mt ON mt.id = am.meeting_id
+LEFT JOIN members host ON host.id = mt.host_member_id
+LEFT JOIN meeting_minutes mm ON mm.meeting_id = am.meeting_id
+"""
+
+
+def meeting_label(kind: str | None, quarter: str | None, date: str | None) -> str | None:
+    """How a meeting is named everywhere: '2027-Q1' for a regular one, 'extra 2027-02-10'."""
+    if kind is None:
+        return None
+    if kind == "regular":
+        return quarter
+    return f"extra {date}" if date else "extra"
+
+
+def row_to_message(row: sqlite3.Row) -> StoredMessage:
+    is_minutes = bool(row["is_minutes"])
+    return StoredMessage(
+        id=row["id"], message_id=row["message_id"], maildir_key=row["maildir_key"], date=row["date"],
+        from_address=row["from_address"], from_name=row["from_name"], member_name=row["member_name"],
+        subject=row["subject"], in_reply_to=row["in_reply_to"], references_ids=row["references_ids"],
+        thread_id=row["thread_id"], is_minutes=is_minutes, meeting_id=row["meeting_id"],
+        meeting=meeting_label(row["meeting_kind"], row["meeting_quarter"], row["meeting_date"]),
+        host=row["host_name"], minutes_version=row["minutes_version"],
+        current=(not is_minutes) or row["current_minutes_id"] in (None, row["id"]),
+        flags=row["flags"].split(), size=row["size"], source=row["source"],
+    )
+
+
+class MetadataStore:
+    """Reads of the archive tables; writes happen in ``filing``."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def message(self, ident: str | int) -> StoredMessage:
+        """By archive id (a number) or Message-ID (with or without <>)."""
+        text = str(ident).strip()
+        row = None
+        if text.isdigit():
+            row = self.db.execute(MESSAGE_SELECT + " WHERE am.id = ?", (int(text),)).fetchone()
+        if row is None:
+            row = self.db.execute(MESSAGE_SELECT + " WHERE am.message_id = ?", (text.strip("<>"),)).fetchone()
+        if row is None:
+            raise UnknownMessage(
+                f"no archived message with ID {text}; find IDs with: akn-mail search WORDS (or akn-mail archive list)"
+            )
+        return row_to_message(row)
+
+    def messages(self, minutes_only: bool = False) -> list[StoredMessage]:
+        where = " WHERE am.is_minutes = 1" if minutes_only else ""
+        return [row_to_message(row) for row in self.db.execute(MESSAGE_SELECT + where + " ORDER BY am.date, am.id")]
+
+    def by_maildir_key(self, key: str) -> StoredMessage | None:
+        row = self.db.execute(MESSAGE_SELECT + " WHERE am.maildir_key = ?", (key,)).fetchone()
+        return row_to_message(row) if row else None
+
+    def attachments(self, archived_id: int) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT * FROM archived_attachments WHERE archived_id = ? ORDER BY position", (archived_id,)
+        ).fetchall()
+
+    def has_message_id(self, message_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM archived_messages WHERE message_id = ?", (message_id,)).fetchone() is not None
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM archived_messages").fetchone()[0]
