@@ -36,3 +36,27 @@ class App:
         from ..rotation import Rotation
 
         return Rotation(self.db, self.roster)
+
+    @functools.cached_property
+    def queue(self):
+        from ..delivery import DeliveryQueue
+
+        return DeliveryQueue(self.db, self.config)
+
+    @functools.cached_property
+    def held(self):
+        from ..held import HeldStore
+
+        return HeldStore(self.db, self.config)
+
+    @functools.cached_property
+    def notices(self):
+        from ..notices import Notices
+
+        return Notices(self.config, self.db, roster=self.roster, rotation=self.rotation)
+
+    @functools.cached_property
+    def archive(self):
+        from ..archive.filing import Archive
+
+        return Archive(self.config, self.db, roster=self.roster)

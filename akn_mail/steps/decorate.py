@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from email.message import EmailMessage
-from email.utils import getaddresses
+from email.utils import getaddresses, make_msgid
 
 from ..context import Context, Decision
 from ..footer import add_footer
@@ -129,6 +129,11 @@ def decorate(message: EmailMessage, ctx: Context) -> Decision:
     add += [("Precedence", "list"), ("X-Loop", list_address)]
 
     replace: dict[str, str] = {}
+    if not ctx.message_id:
+        # Every copy needs the same Message-ID, for threading, the archive and duplicate checks.
+        generated = make_msgid(domain=config.list_domain)
+        ctx.message_id = generated.strip("<>")
+        replace["Message-ID"] = generated
     subject = prefixed_subject(ctx.subject, config.list.subject_prefix)
     if subject is not None:
         replace["Subject"] = subject

@@ -1,0 +1,53 @@
+"""``akn-mail serve``: run the list (ingress + delivery) until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from .app import App
+
+
+@click.command()
+@click.option("--port", type=int, default=None, help="Listen on this port instead of [ingress] port.")
+@click.option("--host", default=None, help="Listen on this address instead of [ingress] host.")
+@click.pass_obj
+def serve(app: App, port: int | None, host: str | None) -> None:
+    """Receive mail for the list over SMTP (or LMTP) and deliver it to every contact.
+
+    Stops cleanly on SIGTERM or Ctrl-C: nothing answered with 250 is lost; what is not
+    delivered yet goes out on the next start.
+
+    \b
+        akn-mail serve
+        AKN_MAIL_RELAY_HOST=smtp.example.org akn-mail serve --port 2525
+    """
+    from .. import logs
+    from ..service import Service
+
+    config = app.config
+    logs.setup(config)
+    if port is not None:
+        config.ingress.port = port
+    if host is not None:
+        config.ingress.host = host
+    service = Service(config)
+    click.echo(
+        f"akn-mail: {config.ingress.protocol.upper()} for {config.list.address} on "
+        f"{config.ingress.host}:{config.ingress.port}; data in {config.data_dir}", err=True,
+    )
+    if not config.relay.host:
+        click.echo(
+            f"akn-mail: no relay configured ([relay] host is empty); outbound mail is written to the Maildir "
+            f"{config.outbox_path}", err=True,
+        )
+    else:
+        click.echo(f"akn-mail: outbound mail goes to the relay {config.relay.host}:{config.relay.port}", err=True)
+    try:
+        asyncio.run(service.serve_forever())
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on {config.ingress.host}:{config.ingress.port}: {error.strerror}; "
+            "choose another [ingress] port or stop the program using it."
+        ) from None
