@@ -1,0 +1,44 @@
+"""``akn-mail remind``: send the host and minutes reminders due today (safe to run daily)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..quarter import parse_date
+from .app import App
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only show what would be sent; send nothing, remember nothing.")
+@click.option("--today", "today", metavar="YYYY-MM-DD", help="Act as if today were this day (see what a day would send).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object (fields in the README).")
+@click.pass_obj
+def remind(app: App, dry_run: bool, today: str | None, as_json: bool) -> None:
+    """Send the reminders due today: next host, missing minutes. Never sends one twice.
+
+    \b
+        akn-mail remind --dry-run
+        akn-mail remind --today 2027-03-04 --dry-run
+        akn-mail remind
+    """
+    from ..reminders import Reminders
+
+    day = parse_date(today, "--today") if today else None
+    reminders = Reminders(app.config, app.db, notices=app.notices).run(today=day, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, "reminders": [r.as_json() for r in reminders]}, ensure_ascii=False, indent=2))
+        return
+    if not reminders:
+        click.echo("No reminders due.")
+        return
+    for reminder in reminders:
+        what = "host of" if reminder.kind == "host" else "minutes missing for"
+        click.echo(f"{reminder.status}: {what} {reminder.meeting} ({reminder.member}) -> {reminder.recipient}")
+    sent = sum(1 for r in reminders if r.status == "sent")
+    would = sum(1 for r in reminders if r.status == "would send")
+    if dry_run:
+        click.echo(f"{would} reminder(s) would be sent (dry run, nothing sent).")
+    else:
+        click.echo(f"{sent} reminder(s) queued for delivery.")
