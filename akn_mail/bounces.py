@@ -12,7 +12,8 @@ Each report becomes one row in ``bounce_events`` (migration 0005):
 - ``temporary`` (weight 0): delayed, or failed with a 4.x.x status; recorded, never counted.
 - ``unrecognised`` (weight 0.5): a delivery report for a VERP recipient that no detector
   understood; it counts half, because it may still be a failure.
-- ``ignored`` (weight 0): an auto-reply or a person writing to the bounce address.
+- ``ignored`` (weight 0): an auto-reply (dropped) or a person writing to the bounce
+  address (kept for an admin, see below).
 - ``delivery`` (weight 1): our relay refused the recipient with 5xx at delivery time
   (``record_delivery_failure``, called by the delivery queue).
 
@@ -20,7 +21,8 @@ A contact's score is the sum of the weights of its events within the last
 ``[bounces] decay_days`` days, each bounced mail counted once, and only events after the
 contact was last disabled (so `akn-mail contact enable` starts afresh). At
 ``[bounces] threshold`` the contact's delivery is disabled with ``Roster.set_delivery`` and
-the admins are told by mail. Reports nobody can attribute are kept in the Maildir
+the admins get the ``bounce_disabled`` template through the delivery queue. Reports nobody
+can attribute, reports no detector understood and mail from people are kept in the Maildir
 ``<data_dir>/bounces`` for an admin to read.
 Settings: [bounces] threshold, decay_days; [list] admins.
 """
@@ -28,7 +30,6 @@ Settings: [bounces] threshold, decay_days; [list] admins.
 from __future__ import annotations
 
 import email
-import email.policy
 import email.utils
 import logging
 import mailbox
@@ -414,28 +415,25 @@ class Bounces:
         self._tell_admins(contact, found, score, message_id)
 
     def _tell_admins(self, contact: Any, found: BounceEvent, score: float, message_id: str) -> None:
+        """Mail the admins the ``bounce_disabled`` template through the delivery queue."""
         admins = list(self.config.list.admins)
         if not admins:
             log.warning("delivery to %s disabled, but [list] admins is empty: nobody was told", contact.email)
             return
-        subject, body = disabled_notice_text(self.config, contact, found, score)
-        notice = email.message.EmailMessage(policy=email.policy.SMTP)
-        notice["From"] = email.utils.formataddr((self.config.list.name, self.config.list_alias("owner")))
-        notice["To"] = ", ".join(admins)
-        notice["Subject"] = subject
-        notice["Date"] = email.utils.formatdate(localtime=False)
-        notice_id = email.utils.make_msgid("bounce", domain=self.config.list_domain)
-        notice["Message-ID"] = notice_id
-        notice["Auto-Submitted"] = "auto-generated"
-        notice["Precedence"] = "list"
-        notice["X-Loop"] = self.config.list.address
-        notice.set_content(body)
+        last = " ".join(part for part in (found.kind, found.status, found.diagnostic) if part)
         try:
-            self.queue.enqueue(notice.as_bytes(), admins, message_id=notice_id.strip("<>"), kind="notice")
+            from .notices import Notices
+
+            outbound_id = Notices(self.config, self.db, queue=self.queue, roster=self.roster).send(
+                "bounce_disabled", admins, key=f"bounce-disabled:{contact.email.lower()}:{message_id}",
+                contact=contact, score=score, threshold=self.config.bounces.threshold,
+                days=self.config.bounces.decay_days, last=last,
+            )
         except Exception:  # noqa: BLE001 - the disable stands even if the notice cannot be queued
             log.exception("could not queue the notice about %s for the admins", contact.email)
             return
-        logs.event(log, "notice", message_id=notice_id, recipients=admins, about=contact.email, kind="bounce-disabled")
+        logs.event(log, "notice", message_id=message_id, template="bounce_disabled", recipients=admins,
+                   about=contact.email, outbound=outbound_id)
 
     def _keep(self, raw: bytes) -> str:
         """Keep a report nobody can be named for in <data_dir>/bounces (a Maildir)."""
@@ -445,33 +443,6 @@ class Bounces:
         except OSError as error:
             log.error("could not keep an unattributed bounce report: %s", error)
             return ""
-
-
-def disabled_notice_text(config: Config, contact: Any, found: BounceEvent, score: float) -> tuple[str, str]:
-    """Subject and body of the mail that tells the admins a contact's delivery was disabled."""
-    member = getattr(contact, "member_name", "") or ""
-    who = f"{contact.email} ({member})" if member else contact.email
-    last = " ".join(part for part in (found.status, found.diagnostic) if part) or found.kind
-    days = config.bounces.decay_days
-    threshold = config.bounces.threshold
-    command = f"akn-mail contact enable {contact.email}"
-    if config.list.language == "en":
-        subject = f"{config.list.subject_prefix} Delivery to {contact.email} disabled".strip()
-        body = (
-            f"Hello,\n\nmail from the list {config.list.address} to {who} has bounced repeatedly "
-            f"(bounce score {score:g}, threshold {threshold:g} within {days} days). Delivery to this "
-            f"address is now disabled.\n\nLast report: {last}\n\n"
-            f"When the address works again, enable delivery with:\n\n    {command}\n"
-        )
-    else:
-        subject = f"{config.list.subject_prefix} Zustellung an {contact.email} abgeschaltet".strip()
-        body = (
-            f"Hallo,\n\nMails der Liste {config.list.address} an {who} sind wiederholt als unzustellbar "
-            f"zurückgekommen (Bounce-Punktzahl {score:g}, Schwelle {threshold:g} innerhalb von {days} Tagen). "
-            f"Die Zustellung an diese Adresse ist deshalb abgeschaltet.\n\nLetzte Rückmeldung: {last}\n\n"
-            f"Wenn die Adresse wieder funktioniert, schalten Sie die Zustellung wieder ein mit:\n\n    {command}\n"
-        )
-    return subject, body
 
 
 # --- the entry points the service and the delivery queue call ----------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import mailbox
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -228,14 +229,16 @@ def test_threshold_disables_delivery_and_tells_the_admins(handler, database, con
     contact = Roster(database).find_contact(CONTACT)
     assert contact.delivery_enabled is False
     assert contact.disabled_reason.startswith("bounces: score 3 reached 3 within 14 days")
-    notice = database.execute("SELECT kind, body FROM outbound WHERE kind = 'notice'").fetchone()
+    notice = database.execute("SELECT subject, body FROM outbound WHERE kind = 'bounce_disabled'").fetchone()
     assert notice is not None
     recipients = [row[0] for row in database.execute(
-        "SELECT recipient FROM deliveries d JOIN outbound o ON o.id = d.outbound_id WHERE o.kind = 'notice'")]
+        "SELECT recipient FROM deliveries d JOIN outbound o ON o.id = d.outbound_id WHERE o.kind = 'bounce_disabled'")]
     assert recipients == ["admin@rhein-kreis-neuss.example"]
-    text = email.message_from_bytes(notice["body"]).get_payload(decode=True).decode("utf-8")
+    assert "Zustellung an klima@kaarst.example abgeschaltet" in notice["subject"]
+    text = email.message_from_bytes(notice["body"], policy=email.policy.default).get_body().get_content()
     assert "akn-mail contact enable klima@kaarst.example" in text
-    assert "Kaarst" in text
+    assert "(Kaarst, Sabine Krüger)" in text
+    assert "Letzte Rückmeldung: permanent 5.0.0" in text
 
 
 def test_one_mail_bouncing_twice_counts_once(handler):
