@@ -71,8 +71,12 @@ def _hosts(value: str, where: str) -> bool:
 
 
 def _dates(value: str, column: str, where: str) -> list[datetime.date | None]:
-    dates = []
+    """Dates separated by spaces; "-" stands for an unknown first joining date."""
+    dates: list[datetime.date | None] = []
     for part in value.split():
+        if part == "-" and column == "joined" and not dates:
+            dates.append(None)
+            continue
         try:
             dates.append(datetime.date.fromisoformat(part))
         except ValueError:
@@ -80,15 +84,14 @@ def _dates(value: str, column: str, where: str) -> list[datetime.date | None]:
     return dates
 
 
-def _periods(joined: str, left: str, where: str) -> list[Period]:
-    starts: list[datetime.date | None] = _dates(joined, "joined", where) or [None]
-    ends: list[datetime.date | None] = _dates(left, "left", where)
+def _periods(starts: list[datetime.date | None], ends: list[datetime.date | None], where: str) -> list[Period]:
+    starts = starts or [None]
     if len(ends) > len(starts) or len(ends) < len(starts) - 1:
         raise RosterFileError(
             f"{where}: {len(starts)} joined and {len(ends)} left dates do not pair up "
             "(every period but the last needs a left date); nothing was imported."
         )
-    ends += [None] * (len(starts) - len(ends))
+    ends = ends + [None] * (len(starts) - len(ends))
     periods = [Period(start, end) for start, end in zip(starts, ends)]
     for number, period in enumerate(periods):
         if period.joined and period.left and period.left < period.joined:
@@ -99,7 +102,10 @@ def _periods(joined: str, left: str, where: str) -> list[Period]:
 
 
 def _format_dates(dates: list[datetime.date | None]) -> str:
-    return " ".join(day.isoformat() for day in dates if day is not None)
+    """The inverse of _dates: "-" for an unknown first joining date when more follow."""
+    if len(dates) == 1 and dates[0] is None:
+        return ""
+    return " ".join(day.isoformat() if day else "-" for day in dates)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -128,6 +134,7 @@ def parse_csv(text: str, source: str = "roster.csv") -> list[_MemberEntry]:
         )
     has_dates = "joined" in header or "left" in header
     entries: dict[str, _MemberEntry] = {}
+    seen: dict[str, str] = {}  # address -> where it was first seen
     try:
         for row in reader:
             where = f"{source} line {reader.line_num}"
@@ -146,7 +153,11 @@ def parse_csv(text: str, source: str = "roster.csv") -> list[_MemberEntry]:
             if kind not in KINDS:
                 raise RosterFileError(f"{where}: unknown kind \"{kind}\"; use one of: {', '.join(KINDS)}. Nothing was imported.")
             hosts = _hosts(row["hosts"], where)
-            periods = _periods(row.get("joined") or "", row.get("left") or "", where) if has_dates else None
+            periods = None
+            if has_dates:
+                periods = _periods(
+                    _dates(row.get("joined") or "", "joined", where), _dates(row.get("left") or "", "left", where), where
+                )
             entry = entries.get(name.casefold())
             if entry is None:
                 entry = entries[name.casefold()] = _MemberEntry(name, kind, hosts, periods, where=where)
@@ -157,6 +168,11 @@ def parse_csv(text: str, source: str = "roster.csv") -> list[_MemberEntry]:
                 )
             email = row["contact_email"].strip()
             if email:
+                if email.casefold() in seen:
+                    raise RosterFileError(
+                        f"{where}: {email} is in the file twice (also on {seen[email.casefold()]}); nothing was imported."
+                    )
+                seen[email.casefold()] = f"line {reader.line_num}"
                 entry.contacts.append((email, row["contact_name"], True, "", where))
             elif row["contact_name"].strip():
                 raise RosterFileError(f"{where}: contact_name without contact_email; nothing was imported.")
@@ -188,11 +204,14 @@ def parse_json(text: str, source: str = "roster.json") -> list[_MemberEntry]:
         periods = None
         if "periods" in item:
             raw = item["periods"] or [{}]
-            joined = " ".join(p.get("joined") or "" for p in raw if isinstance(p, dict))
-            left = " ".join(p.get("left") or "" for p in raw if isinstance(p, dict))
-            if raw and raw[0].get("joined") is None and len(raw) > 1:
-                raise RosterFileError(f"{where}: only the first period may lack a joined date; nothing was imported.")
-            periods = _periods(joined, left, where)
+            if not all(isinstance(period, dict) for period in raw):
+                raise RosterFileError(f"{where}: periods must be objects with joined and left; nothing was imported.")
+            starts = [_dates(p.get("joined") or "", "joined", where)[:1] or [None] for p in raw]
+            ends = [_dates(p.get("left") or "", "left", where)[:1] for p in raw]
+            left = [end[0] for end in ends if end]
+            if any(not end for end in ends[:-1]):
+                raise RosterFileError(f"{where}: every period but the last needs a left date; nothing was imported.")
+            periods = _periods([start[0] for start in starts], left, where)
         entry = _MemberEntry(item["name"], kind, hosts, periods, where=where)
         for contact in item.get("contacts") or []:
             if not isinstance(contact, dict) or not contact.get("email"):
@@ -260,7 +279,8 @@ def import_roster(roster: Roster, text: str, source: str = "roster.csv", format:
 
 
 def _member_dates(member) -> tuple[str, str]:
-    return _format_dates([period.joined for period in member.periods]), _format_dates([period.left for period in member.periods])
+    left = " ".join(period.left.isoformat() for period in member.periods if period.left)
+    return _format_dates([period.joined for period in member.periods]), left
 
 
 def export_csv(roster: Roster) -> str:
