@@ -245,7 +245,7 @@ def ics(app: App, quarters: int, first: str | None, today: str | None, output: s
     entries = app.rotation.schedule(quarters, first, today=_day(today))
     data = to_ics(entries, app.config.list_domain, app.config.list.name)
     if output == "-":
-        click.get_binary_stream("stdout").write(data)
+        click.echo(data, nl=False)  # bytes go to the binary stream unchanged
     else:
         try:
             with open(output, "wb") as handle:
