@@ -55,6 +55,11 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
         "bounce_disabled": dict(contact=SimpleNamespace(
             name="Markus Schäfer", email="m.schaefer@juechen.example", member_name="Jüchen"), score=5.0, threshold=5.0,
             days=14, last="permanent 5.1.1 <m.schaefer@juechen.example>: Recipient address rejected: User unknown"),
+        "bounce_disabled": dict(
+            contact=SimpleNamespace(name="Sabine Krüger", email="klima@kaarst.example", member_name="Kaarst"),
+            score=5.0, threshold=5.0, days=14,
+            last="hard 5.1.1 550 5.1.1 <klima@kaarst.example>: Recipient address rejected: User unknown",
+        ),
         "footer": dict(),
     }
     return samples[name]
