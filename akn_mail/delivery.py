@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import db as db_module
+from . import logs
 from .config import Config
 from .errors import AknError
 
@@ -112,10 +113,7 @@ class DeliveryQueue:
                 "INSERT INTO deliveries (outbound_id, recipient, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                 [(outbound_id, recipient, now, now, now) for recipient in unique],
             )
-        log.info(
-            "enqueued message_id=<%s> outbound=%s kind=%s recipients=%d",
-            message_id.strip("<>"), outbound_id, kind, len(unique),
-        )
+        logs.event(log, "enqueued", message_id=message_id, queue_id=outbound_id, kind=kind, recipients=len(unique))
         if not self.db.in_transaction:  # inside a caller's transaction: the caller notifies after COMMIT
             self.notify()
         return outbound_id
@@ -493,11 +491,9 @@ class Deliverer:
                 # Record before the next transaction: a crash now resends nobody who got 250.
                 self.queue.record(results)
                 for result in results:
-                    log.info(
-                        "delivery message_id=<%s> to=%s from=%s code=%s result=%s",
-                        job.message_id, result.recipient, sender, result.code,
-                        _outcome(result.code),
-                    )
+                    logs.event(log, "delivery", message_id=job.message_id, queue_id=job.outbound_id,
+                               recipient=result.recipient, sender=sender, status=_outcome(result.code),
+                               code=result.code, reason=None if _outcome(result.code) == "sent" else result.text)
         finally:
             if transport is not None:
                 self._idle.put(transport)
@@ -511,7 +507,8 @@ class Deliverer:
     def _record(self, job: Job, recipients: list[tuple[int, str]], code: int | None, text: str) -> None:
         self.queue.record([Result(delivery_id, address, code, text) for delivery_id, address in recipients])
         for _, address in recipients:
-            log.info("delivery message_id=<%s> to=%s code=%s result=deferred error=%r", job.message_id, address, code, text)
+            logs.event(log, "delivery", message_id=job.message_id, queue_id=job.outbound_id, recipient=address,
+                       status="deferred", code=code, reason=text)
 
     def _transactions(self, job: Job, transport):
         """The envelopes for a job: one batch, or one per recipient when we do VERP ourselves."""

@@ -83,11 +83,14 @@ class IngressHandler:
             return self._reply([refusal] * len(recipients))
         entries: dict[str, Entry] = {}
         now = time.time()
+        mail_from = (envelope.mail_from or "").strip()
+        if mail_from == "<>":  # the null sender of bounces
+            mail_from = ""
         for address in recipients:
             route = route_of(address, self.config) or "post"
             entry = entries.get(route)
             if entry is None:
-                entries[route] = Entry(envelope.mail_from or "", [address], route, data, now)
+                entries[route] = Entry(mail_from, [address], route, data, now)
             else:
                 entry.rcpt_tos.append(address)
         try:

@@ -14,6 +14,7 @@ import logging
 from email.message import EmailMessage
 from typing import Callable
 
+from . import logs
 from .context import Context, Decision
 from .steps.archive import file_in_archive
 from .steps.decorate import decorate
@@ -53,13 +54,12 @@ def run(message: EmailMessage, ctx: Context, steps: tuple[Step, ...] | None = No
     for step in steps if steps is not None else STEPS:
         decision = step(message, ctx)
         if not decision.is_next:
-            log.info(
-                "decision message_id=<%s> step=%s action=%s reason=%r",
-                ctx.message_id, step.__name__, decision.action, decision.reason,
-            )
+            logs.event(log, "decision", message_id=ctx.message_id, spool_id=ctx.spool_id or None,
+                       step=step.__name__, action=decision.action, reason=decision.reason)
             return decision
     decision = Decision.accept("distributed")
-    log.info("decision message_id=<%s> step=end action=accept outbound=%s", ctx.message_id, ctx.outbound_id)
+    logs.event(log, "decision", message_id=ctx.message_id, spool_id=ctx.spool_id or None, step="end",
+               action="accept", queue_id=ctx.outbound_id, minutes=ctx.is_minutes)
     return decision
 
 

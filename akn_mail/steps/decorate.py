@@ -20,6 +20,7 @@ import threading
 from email.message import EmailMessage
 from email.utils import getaddresses, make_msgid
 
+from .. import logs
 from ..context import Context, Decision
 from ..footer import add_footer
 from ..message import edit_headers, format_address, header_all
@@ -144,7 +145,8 @@ def decorate(message: EmailMessage, ctx: Context) -> Decision:
         if ctx.from_address.lower() not in (address.lower() for address in reply_to):
             reply_to.append(ctx.from_address)
         replace["Reply-To"] = ", ".join(reply_to)
-        log.info("decorate message_id=<%s> from_rewritten=yes author=%s", ctx.message_id, ctx.from_address)
+        logs.event(log, "decision", message_id=ctx.message_id, step="decorate", action="rewrite_from",
+                   reason="DMARC", sender=ctx.from_address)
     ctx.outgoing = edit_headers(ctx.raw, remove=LIST_FIELDS, replace=replace, prepend=add)
     if config.list.footer:  # the footer template, as its own MIME part where needed (akn_mail/footer.py)
         ctx.outgoing = add_footer(ctx.outgoing, config)

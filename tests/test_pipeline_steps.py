@@ -1,0 +1,312 @@
+"""Each pipeline step alone, with a literal message and a real SQLite database."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from akn_mail import message as message_module
+from akn_mail.context import Context, Decision
+from akn_mail.delivery import DeliveryQueue
+from akn_mail.pipeline import STEPS, run, steps_after
+from akn_mail.roster import Roster
+from akn_mail.steps.decorate import decorate, prefixed_subject
+from akn_mail.steps.duplicate import drop_duplicate
+from akn_mail.steps.enqueue import enqueue
+from akn_mail.steps.loop import check_loop
+from akn_mail.steps.minutes import detect_minutes
+from akn_mail.steps.sender import check_sender
+
+BODY = b"Hallo zusammen,\r\n\r\nanbei die Termine.\r\n-- \r\nPetra\r\n"
+
+
+def literal(headers: str, body: bytes = BODY) -> bytes:
+    return headers.replace("\n", "\r\n").encode("utf-8") + b"\r\n" + body
+
+
+def make_ctx(config, database, raw: bytes, *, envelope_sender="klimaschutz@dormagen.example", roster=None,
+             queue=None, resolver=None, spool_id="") -> tuple:
+    parsed = message_module.parse(raw)
+    ctx = Context(
+        config=config, db=database, raw=raw, roster=roster, queue=queue, envelope_sender=envelope_sender,
+        recipients=[config.list.address], spool_id=spool_id, message_id=parsed.message_id, subject=parsed.subject,
+        from_address=parsed.from_address, from_name=parsed.from_name, resolver=resolver,
+    )
+    return parsed.message, ctx
+
+
+@pytest.fixture
+def roster(database):
+    roster = Roster(database)
+    roster.add_member("Dormagen")
+    roster.add_contact("Dormagen", "klimaschutz@dormagen.example", "Petra Hülsmann")
+    roster.add_member("Kaarst")
+    roster.add_contact("Kaarst", "klima@kaarst.example", "Sabine Krüger")
+    roster.add_member("EnergieAgentur.NRW", "advisor")
+    roster.add_contact("EnergieAgentur.NRW", "brenner@energieagentur-nrw.example")
+    roster.add_member("Jüchen")
+    roster.add_contact("Jüchen", "m.schaefer@juechen.example")
+    roster.leave("Jüchen", datetime.date.today() - datetime.timedelta(days=10))
+    return roster
+
+
+POST = literal(
+    "From: Petra Hülsmann <klimaschutz@dormagen.example>\n"
+    "To: akn@lists.example\n"
+    "Subject: Treffen im Mai\n"
+    "Message-ID: <p1@dormagen.example>\n"
+)
+
+
+def test_steps_run_in_the_documented_order():
+    assert [step.__name__ for step in STEPS] == [
+        "check_loop", "check_sender", "drop_duplicate", "detect_minutes", "file_in_archive", "decorate", "enqueue",
+    ]
+    assert [step.__name__ for step in steps_after("check_sender")][0] == "drop_duplicate"
+
+
+# --- loop -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("extra, envelope, reason", [
+    ("List-Id: Allianz <akn.lists.example>\n", "a@b.example", "loop: already distributed by this list"),
+    ("X-Loop: akn@lists.example\n", "a@b.example", "loop: X-Loop"),
+    ("Auto-Submitted: auto-replied\n", "a@b.example", "auto-reply: Auto-Submitted: auto-replied"),
+    ("Precedence: bulk\n", "a@b.example", "auto-or-bulk"),
+    ("Precedence: junk\n", "a@b.example", "auto-or-bulk"),
+    ("Precedence: list\n", "a@b.example", "auto-or-bulk"),
+    ("", "", "bounce: empty envelope sender"),
+    ("", "MAILER-DAEMON@mx.kaarst.example", "bounce: mail from MAILER-DAEMON"),
+])
+def test_check_loop_discards_loops_bounces_and_auto_replies(config, database, extra, envelope, reason):
+    raw = literal("From: a@b.example\nSubject: Abwesend\n" + extra)
+    message, ctx = make_ctx(config, database, raw, envelope_sender=envelope)
+    decision = check_loop(message, ctx)
+    assert decision.action == Decision.DISCARD
+    if reason == "auto-or-bulk":
+        assert decision.reason.startswith("auto-reply or bulk mail: Precedence:")
+    else:
+        assert decision.reason.startswith(reason)
+
+
+def test_check_loop_lets_auto_submitted_no_and_other_lists_pass(config, database):
+    raw = literal("From: a@b.example\nSubject: x\nAuto-Submitted: no\nList-Id: Other <other.lists.example>\n")
+    message, ctx = make_ctx(config, database, raw)
+    assert check_loop(message, ctx).is_next
+
+
+# --- sender ---------------------------------------------------------------------------
+
+def test_check_sender_lets_a_contact_post(config, database, roster):
+    message, ctx = make_ctx(config, database, POST, roster=roster)
+    assert check_sender(message, ctx).is_next
+    assert ctx.sender_member.name == "Dormagen"
+
+
+def test_check_sender_is_case_insensitive_and_lets_the_advisor_post(config, database, roster):
+    raw = literal("From: Dr. Brenner <Brenner@EnergieAgentur-NRW.example>\nSubject: Förderung\n")
+    message, ctx = make_ctx(config, database, raw, roster=roster)
+    assert check_sender(message, ctx).is_next
+
+
+def test_check_sender_holds_a_stranger_with_the_reason(config, database, roster):
+    raw = literal("From: Spam <offer@shop.example>\nSubject: Angebot\n")
+    message, ctx = make_ctx(config, database, raw, roster=roster)
+    assert check_sender(message, ctx) == Decision.hold("offer@shop.example is not a contact on the roster")
+
+
+def test_check_sender_holds_a_contact_of_a_former_member(config, database, roster):
+    raw = literal("From: m.schaefer@juechen.example\nSubject: Hallo\n")
+    message, ctx = make_ctx(config, database, raw, roster=roster)
+    assert check_sender(message, ctx) == Decision.hold(
+        "m.schaefer@juechen.example is a contact of Jüchen, which is not a member now")
+
+
+def test_check_sender_holds_mail_without_from(config, database, roster):
+    message, ctx = make_ctx(config, database, literal("Subject: anonym\n"), roster=roster)
+    assert check_sender(message, ctx) == Decision.hold("no usable From address")
+
+
+# --- duplicate ------------------------------------------------------------------------
+
+def test_drop_duplicate_discards_a_message_id_seen_within_the_window(config, database, roster):
+    queue = DeliveryQueue(database, config)
+    message, ctx = make_ctx(config, database, POST, roster=roster, queue=queue, spool_id="s1")
+    assert drop_duplicate(message, ctx).is_next
+    assert enqueue(message, ctx).is_next
+    message, again = make_ctx(config, database, POST, roster=roster, queue=queue, spool_id="s2")
+    decision = drop_duplicate(message, again)
+    assert decision.action == Decision.DISCARD
+    assert decision.reason.startswith("duplicate: Message-ID <p1@dormagen.example> was already distributed")
+    # The same spool entry run again after a crash is not its own duplicate.
+    message, rerun = make_ctx(config, database, POST, roster=roster, queue=queue, spool_id="s1")
+    assert drop_duplicate(message, rerun).is_next
+
+
+def test_drop_duplicate_forgets_after_the_window(config, database, roster):
+    queue = DeliveryQueue(database, config)
+    message, ctx = make_ctx(config, database, POST, roster=roster, queue=queue, spool_id="s1")
+    ctx.now = ctx.now - datetime.timedelta(days=config.list.duplicate_window_days + 1)
+    enqueue(message, ctx)
+    message, again = make_ctx(config, database, POST, roster=roster, queue=queue, spool_id="s2")
+    assert drop_duplicate(message, again).is_next
+
+
+# --- minutes --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("subject, expected", [
+    ("[Protokoll] Sitzung Q2 in Kaarst", True),
+    ("[protokoll] Sitzung Q2", True),
+    ("[AKN] [Protokoll] Sitzung Q2", True),
+    ("=?utf-8?q?=5BProtokoll=5D_Sitzung_in_J=C3=BCchen?=", True),
+    ("Re: [Protokoll] Sitzung Q2", False),
+    ("AW: [AKN] [Protokoll] Sitzung Q2", False),
+    ("[AKN] WG: [Protokoll] Sitzung Q2", False),
+    ("Fwd: [Protokoll] Sitzung", False),
+    ("Protokoll folgt", False),
+])
+def test_detect_minutes_by_subject_tag(config, database, subject, expected):
+    message, ctx = make_ctx(config, database, literal(f"From: a@b.example\nSubject: {subject}\n"))
+    assert detect_minutes(message, ctx).is_next
+    assert ctx.is_minutes is expected
+
+
+# --- decorate -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("subject, expected", [
+    ("Treffen", "[AKN] Treffen"),
+    ("[AKN] Treffen", None),
+    ("Re: [AKN] Treffen", None),
+    ("AW: Re: [akn] Treffen", None),
+    ("Re: [AKN] Re: [AKN] Treffen", "Re: [AKN] Re: Treffen"),
+    ("", "[AKN]"),
+])
+def test_subject_prefix_is_never_doubled(subject, expected):
+    assert prefixed_subject(subject, "[AKN]") == expected
+
+
+def headers_of(raw: bytes):
+    return message_module.parse(raw).message
+
+
+def test_decorate_adds_list_headers_and_keeps_the_body_byte_identical(config, database):
+    config.list.archive_url = "https://akn.example/archiv"
+    message, ctx = make_ctx(config, database, POST)
+    assert decorate(message, ctx).is_next
+    out = ctx.outgoing
+    assert out.endswith(b"\r\n\r\n" + BODY)
+    assert out.split(b"\r\n\r\n", 1)[1] == POST.split(b"\r\n\r\n", 1)[1]
+    headers = headers_of(out)
+    assert headers["Subject"] == "[AKN] Treffen im Mai"
+    assert headers["List-Id"] == "Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss <akn.lists.example>"
+    assert headers["List-Post"] == "<mailto:akn@lists.example>"
+    assert headers["List-Help"] == "<mailto:akn-request@lists.example?subject=help>"
+    assert headers["List-Unsubscribe"] == "<mailto:akn-request@lists.example?subject=unsubscribe>"
+    assert headers["List-Archive"] == "<https://akn.example/archiv>"
+    assert headers["Precedence"] == "list"
+    assert headers["X-Loop"] == "akn@lists.example"
+    assert headers["From"] == "Petra Hülsmann <klimaschutz@dormagen.example>"
+    # Untouched fields keep their bytes.
+    assert b"\r\nMessage-ID: <p1@dormagen.example>\r\n" in out
+
+
+def test_decorate_keeps_a_reply_subject_and_replaces_foreign_list_headers(config, database):
+    raw = literal(
+        "From: klima@kaarst.example\nSubject: Re: [AKN] Treffen im Mai\nList-Id: Other <other.example>\n"
+        "Precedence: bulk\nMessage-ID: <r1@kaarst.example>\n"
+    )
+    message, ctx = make_ctx(config, database, raw)
+    decorate(message, ctx)
+    headers = headers_of(ctx.outgoing)
+    assert b"Subject: Re: [AKN] Treffen im Mai\r\n" in ctx.outgoing
+    assert headers.get_all("List-Id") == ["Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss <akn.lists.example>"]
+    assert headers.get_all("Precedence") == ["list"]
+
+
+def test_decorate_rewrites_from_when_the_author_domain_publishes_dmarc_reject(config, database):
+    class Resolver:
+        asked = []
+
+        def policy(self, domain):
+            self.asked.append(domain)
+            return {"strict.example": "reject"}.get(domain)
+
+    config.list.dmarc_rewrite = "auto"
+    raw = literal("From: Anna Strict <anna@strict.example>\nSubject: Hallo\nMessage-ID: <d1@strict.example>\n")
+    message, ctx = make_ctx(config, database, raw, resolver=Resolver())
+    decorate(message, ctx)
+    headers = headers_of(ctx.outgoing)
+    assert headers["From"] == "Anna Strict via AKN <akn@lists.example>"
+    assert headers["Reply-To"] == "anna@strict.example"
+    assert Resolver.asked == ["strict.example"]
+    # A domain without a strict policy keeps its From.
+    raw = literal("From: Petra <klimaschutz@dormagen.example>\nSubject: Hallo\n")
+    message, ctx = make_ctx(config, database, raw, resolver=Resolver())
+    decorate(message, ctx)
+    assert headers_of(ctx.outgoing)["From"] == "Petra <klimaschutz@dormagen.example>"
+
+
+def test_decorate_from_rewrite_always_and_never(config, database):
+    config.list.dmarc_rewrite = "always"
+    message, ctx = make_ctx(config, database, POST)
+    decorate(message, ctx)
+    assert headers_of(ctx.outgoing)["From"] == "Petra Hülsmann via AKN <akn@lists.example>"
+    config.list.dmarc_rewrite = "never"
+    message, ctx = make_ctx(config, database, POST)
+    decorate(message, ctx)
+    assert headers_of(ctx.outgoing)["From"] == "Petra Hülsmann <klimaschutz@dormagen.example>"
+
+
+def test_default_resolver_never_looks_up_reserved_names():
+    from akn_mail.steps.decorate import DnsDmarcResolver
+
+    resolver = DnsDmarcResolver(timeout=0.01)
+    for domain in ("dormagen.example", "x.test", "y.invalid", "localhost", "a.b.localhost"):
+        assert resolver.policy(domain) is None
+    assert resolver.cache == {}
+
+
+def test_decorate_gives_a_message_without_message_id_one(config, database):
+    message, ctx = make_ctx(config, database, literal("From: klima@kaarst.example\nSubject: ohne ID\n"))
+    decorate(message, ctx)
+    assert ctx.message_id.endswith("@lists.example")
+    assert headers_of(ctx.outgoing)["Message-ID"] == f"<{ctx.message_id}>"
+
+
+# --- enqueue --------------------------------------------------------------------------
+
+def test_enqueue_queues_one_delivery_per_current_contact(config, database, roster):
+    queue = DeliveryQueue(database, config)
+    message, ctx = make_ctx(config, database, POST, roster=roster, queue=queue, spool_id="s1")
+    ctx.outgoing = POST
+    assert enqueue(message, ctx).is_next
+    recipients = sorted(entry["to"] for entry in queue.entries())
+    assert recipients == ["brenner@energieagentur-nrw.example", "klima@kaarst.example", "klimaschutz@dormagen.example"]
+    # Running the same spool entry again (after a crash) queues nothing new.
+    enqueue(message, ctx)
+    assert len(queue.entries()) == 3
+
+
+def test_enqueue_leaves_out_the_author_when_configured(config, database, roster):
+    config.list.send_to_author = False
+    queue = DeliveryQueue(database, config)
+    message, ctx = make_ctx(config, database, POST, roster=roster, queue=queue)
+    enqueue(message, ctx)
+    assert "klimaschutz@dormagen.example" not in [entry["to"] for entry in queue.entries()]
+
+
+def test_enqueue_skips_contacts_with_delivery_disabled(config, database, roster):
+    roster.set_delivery("klima@kaarst.example", False, "bounces")
+    queue = DeliveryQueue(database, config)
+    message, ctx = make_ctx(config, database, POST, roster=roster, queue=queue)
+    enqueue(message, ctx)
+    assert "klima@kaarst.example" not in [entry["to"] for entry in queue.entries()]
+
+
+def test_run_stops_at_the_first_decision(config, database, roster):
+    queue = DeliveryQueue(database, config)
+    raw = literal("From: offer@shop.example\nSubject: Angebot\nMessage-ID: <s@shop.example>\n")
+    message, ctx = make_ctx(config, database, raw, roster=roster, queue=queue)
+    decision = run(message, ctx)
+    assert decision.action == Decision.HOLD
+    assert queue.entries() == []
