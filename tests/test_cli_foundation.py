@@ -77,9 +77,11 @@ def test_member_add_leave_join(run):
 
 
 def test_contact_commands(imported):
-    assert imported("contact", "remove", "klima@kaarst.example").stdout == "Removed klima@kaarst.example from Kaarst.\n"
+    assert imported("contact", "remove", "klima@kaarst.example").stdout == (
+        "Removed klima@kaarst.example from Kaarst.\nFarewell mail to klima@kaarst.example queued.\n"
+    )
     assert imported("contact", "add", "neu@kaarst.example", "--member", "kaarst", "--name", "Neu").stdout == (
-        "Added neu@kaarst.example to Kaarst.\n"
+        "Added neu@kaarst.example to Kaarst.\nWelcome mail to neu@kaarst.example queued.\n"
     )
     assert imported("contact", "move", "a.demir@grevenbroich.example", "--to", "Kaarst").stdout == (
         "Moved a.demir@grevenbroich.example to Kaarst.\n"

@@ -33,6 +33,8 @@ def add_contact(app: App, email: str, member_name: str, name: str) -> None:
     """
     added = app.roster.add_contact(member_name, email, name)
     click.echo(f"Added {added.email} to {added.member_name}.")
+    if app.notices.welcome(added):  # the welcome mail (templates/*/welcome.txt), through the delivery queue
+        click.echo(f"Welcome mail to {added.email} queued.")
 
 
 @contact.command("remove")
@@ -46,6 +48,8 @@ def remove_contact(app: App, email: str) -> None:
     """
     removed = app.roster.remove_contact(email)
     click.echo(f"Removed {removed.email} from {removed.member_name}.")
+    if app.notices.farewell(removed):  # the farewell mail (templates/*/farewell.txt)
+        click.echo(f"Farewell mail to {removed.email} queued.")
 
 
 @contact.command("move")

@@ -86,6 +86,8 @@ def add_member(app: App, name: str, kind: str, hosts: bool | None, joined: str |
     """
     added = app.roster.add_member(name, kind, hosts, _date(joined) or datetime.date.today())
     click.echo(f"Added {added.name} ({added.kind}, hosts: {'yes' if added.hosts else 'no'}, joined {added.joined}).")
+    if app.notices.member_joined(added):  # a note to the list (templates/*/member_joined.txt)
+        click.echo("Note to the list queued.")
 
 
 @member.command("leave")
@@ -103,6 +105,8 @@ def leave_member(app: App, name: str, on: str | None) -> None:
     """
     left = app.roster.leave(name, _date(on))
     click.echo(f"{left.name} is a member until {left.left}.")
+    if app.notices.member_left(left):  # a note to the list (templates/*/member_left.txt)
+        click.echo("Note to the list queued.")
 
 
 @member.command("join")
@@ -117,6 +121,8 @@ def join_member(app: App, name: str, on: str | None) -> None:
     """
     joined = app.roster.join(name, _date(on))
     click.echo(f"{joined.name} is a member again from {joined.joined}.")
+    if app.notices.member_joined(joined):  # a note to the list (templates/*/member_joined.txt)
+        click.echo("Note to the list queued.")
 
 
 @member.command("set")
