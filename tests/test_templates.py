@@ -201,3 +201,15 @@ def test_templates_show_and_unknown_name(config_file):
     result = runner.invoke(cli, ["--config", str(config_file), "templates", "show", "welcom"])
     assert result.exit_code == 1
     assert result.output == "Error: no template called 'welcom'. Did you mean welcome? See 'akn-mail templates list'.\n"
+
+
+def test_serve_refuses_to_start_with_a_broken_override(tmp_path):
+    site = _site(tmp_path, {"de/welcome.txt": "Subject: x\n\n{{ nope }}\n"})
+    config_file = tmp_path / "akn-mail.toml"
+    config_file.write_text(f'[storage]\ndata_dir = "data"\n[templates]\ndirectory = "{site}"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "serve", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: broken template {site / 'de' / 'welcome.txt'}:3: 'nope' is undefined (variables of welcome: list, "
+        "contact, member, members, next_meeting). Fix or remove the override.\n"
+    )

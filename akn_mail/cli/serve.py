@@ -25,9 +25,11 @@ def serve(app: App, port: int | None, host: str | None) -> None:
     """
     from .. import logs
     from ..service import Service
+    from ..templating import require_valid
 
     config = app.config
     logs.setup(config)
+    require_valid(config)  # a broken site template stops start-up here, not a delivery at 3 a.m.
     if port is not None:
         config.ingress.port = port
     if host is not None:
