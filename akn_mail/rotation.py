@@ -176,8 +176,9 @@ class Rotation:
         if quarter is not None and day is None and not member.is_member_throughout(quarter.first_day, quarter.last_day):
             raise RotationError(f"{member.name} is not a member for the whole of {quarter}; choose another host.")
 
-    def anchor(self, today: datetime.date | None = None) -> Quarter:
-        """Where the walk starts; stores the current quarter as the start the first time."""
+    def anchor(self, today: datetime.date | None = None, create: bool = True) -> Quarter | None:
+        """Where the walk starts (rule 2). The first time, stores the quarter of `today`
+        as the start; with create=False it returns None instead when nothing is stored."""
         candidates = []
         start, _, _ = self.start()
         if start:
@@ -187,6 +188,8 @@ class Rotation:
             candidates.append(Quarter.parse(row[0]))
         if candidates:
             return min(candidates)
+        if not create:
+            return None
         current = Quarter.current(today)
         # INSERT OR IGNORE: two processes computing the first schedule agree on one start.
         self.db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", (START_KEY, str(current)))
@@ -200,8 +203,10 @@ class Rotation:
         members = self.roster.members() if members is None else members
         return [m for m in members if m.can_host and m.is_member_throughout(quarter.first_day, quarter.last_day)]
 
-    def _walk(self, until: Quarter, today: datetime.date | None = None) -> _Walk:
-        anchor = self.anchor(today)
+    def _walk(self, until: Quarter, today: datetime.date | None = None, create: bool = True) -> _Walk:
+        anchor = self.anchor(today, create)
+        if anchor is None:
+            return _Walk(until + 1, {}, {}, {}, {})
         members = self.roster.members()
         by_id = {member.id: member for member in members}
         start, start_host, start_explicit = self.start()
@@ -281,9 +286,10 @@ class Rotation:
 
     def host_for(self, quarter: str | Quarter, today: datetime.date | None = None) -> Member | None:
         """Who hosts (or hosted) the regular meeting of quarter; None before the rotation
-        started or when nobody can host."""
+        started or when nobody can host. Never stores a start (archive filing calls this
+        with the dates of old mail)."""
         quarter = Quarter.parse(quarter)
-        walk = self._walk(quarter, today)
+        walk = self._walk(quarter, today, create=False)
         return walk.hosts.get(quarter)
 
     def schedule(
@@ -337,8 +343,11 @@ class Rotation:
             "SELECT * FROM meetings WHERE kind = 'extra' AND quarter >= ? AND quarter <= ? ORDER BY date, id",
             (str(first), str(last)),
         ):
-            day = parse_date(row["date"])
-            status = row["status"] if row["status"] == "cancelled" else ("held" if day < today else "planned")
+            day = parse_date(row["date"]) if row["date"] else None
+            if row["status"] in ("cancelled", "held"):
+                status = row["status"]
+            else:
+                status = "held" if day is not None and day < today else "planned"
             result.append(
                 ScheduledMeeting(
                     quarter=row["quarter"], host=members.get(row["host_member_id"]), date=day, place=row["place"],

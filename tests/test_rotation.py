@@ -299,3 +299,15 @@ def test_quarter_arithmetic_crosses_years():
     assert str(Quarter.parse("2027-Q4") + 1) == "2028-Q1"
     assert str(Quarter.parse("2028-Q1") - 1) == "2027-Q4"
     assert Quarter.parse("2028-Q2") - Quarter.parse("2027-Q4") == 2
+
+
+def test_host_for_never_stores_a_start(database):
+    roster = Roster(database)
+    for name in MUNICIPALITIES:
+        roster.add_member(name)
+    rotation = Rotation(database, roster)
+    assert rotation.host_for("2024-Q1", today=D(2024, 2, 1)) is None
+    assert rotation.start() == (None, None, False)
+    assert rotation.schedule(1, today=D(2026, 11, 25))[0].host.name == "Dormagen"
+    assert rotation.start()[0] == Quarter.parse("2026-Q4")
+    assert rotation.host_for("2027-Q1").name == "Grevenbroich"
