@@ -1,0 +1,173 @@
+"""Notices end to end: CLI or service -> delivery queue -> a real aiosmtpd relay on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import time
+from email.policy import SMTP
+
+import pytest
+from archive_support import mail
+from click.testing import CliRunner
+from service_support import WAIT, Relay, ThreadedService, configure, load_roster, send
+
+from akn_mail import config as config_module
+from akn_mail import db as db_module
+from akn_mail.cli import cli
+from akn_mail.delivery import Deliverer, DeliveryQueue
+from akn_mail.quarter import Quarter
+from akn_mail.roster import Roster
+from akn_mail.rotation import Rotation
+from akn_mail.templating import format_quarter
+
+ADMIN = "admin@rhein-kreis-neuss.example"
+
+
+class Setup:
+    """A config file pointing at a real relay, the test roster, and a started rotation."""
+
+    def __init__(self, tmp_path, relay: Relay):
+        self.relay = relay
+        self.path = tmp_path / "akn-mail.toml"
+        self.path.write_text(
+            '[storage]\ndata_dir = "data"\n'
+            f'[list]\nadmins = ["{ADMIN}"]\ndmarc_rewrite = "never"\n'
+            f'[relay]\nhost = "127.0.0.1"\nport = {relay.port}\ntimeout = 5\n'
+            '[delivery]\npoll_seconds = 0.1\nfirst_retry_seconds = 1\nmax_retry_seconds = 1\n',
+            encoding="utf-8",
+        )
+        self.config = config_module.load(self.path, environ={})
+        self.addresses = load_roster(self.config)
+        self.db = db_module.connect(self.config.database_path)
+        self.quarter = Quarter.current()
+        Rotation(self.db, Roster(self.db)).set_start(self.quarter)
+
+    def cli(self, *args: str) -> str:
+        result = CliRunner().invoke(cli, ["--config", str(self.path), *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def deliver(self) -> None:
+        Deliverer(DeliveryQueue(self.db, self.config), self.config).deliver_due()
+
+    def received(self, address: str) -> list[tuple[str, email.message.EmailMessage]]:
+        """(envelope sender, parsed message) of everything the relay got for ADDRESS."""
+        with self.relay.sink.lock:
+            found = [(sender, data) for sender, rcpts, data in self.relay.sink.transactions if address in rcpts]
+        return [(sender, email.message_from_bytes(data, policy=SMTP)) for sender, data in found]
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("AKN_MAIL_"):
+            monkeypatch.delenv(name)
+    relay = Relay().start()
+    setup = Setup(tmp_path, relay)
+    yield setup
+    setup.db.close()
+    relay.stop()
+
+
+def text(message) -> str:
+    return message.get_content().replace("\r\n", "\n")
+
+
+def assert_notice_headers(message, sender_alias="owner"):
+    assert message["From"] == f"AKN <akn-{sender_alias}@lists.example>"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["List-Id"] == "Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss <akn.lists.example>"
+    assert message.get_content_type() == "text/plain" and message.get_content_charset() == "utf-8"
+    assert message["Message-ID"] and message["Date"]
+
+
+def test_contact_add_sends_a_welcome_naming_the_next_host(setup):
+    output = setup.cli("contact", "add", "nina.neu@kaarst.example", "--member", "Kaarst", "--name", "Nina Neu")
+    assert output == "Added nina.neu@kaarst.example to Kaarst.\nWelcome mail to nina.neu@kaarst.example queued.\n"
+    setup.deliver()
+    [(envelope_sender, message)] = setup.received("nina.neu@kaarst.example")
+    assert envelope_sender == "akn-bounces+nina.neu=kaarst.example@lists.example"  # bounces are scored, never answered
+    assert_notice_headers(message)
+    assert message["To"] == "nina.neu@kaarst.example"
+    assert message["Subject"] == "Willkommen in der Liste AKN"
+    body = text(message)
+    assert body.startswith("Guten Tag Nina Neu,\n\nKaarst hat Sie als Ansprechperson für die Allianz für Klima")
+    assert "Ab sofort erhalten Sie alle Nachrichten der Liste an nina.neu@kaarst.example." in body
+    assert f"{format_quarter(str(setup.quarter), 'de')}: Gastgeber ist Dormagen." in body
+    assert "„[Protokoll]“ in den Betreff" in body
+    # Nobody else was written to.
+    assert len(setup.relay.sink.transactions) == 1
+
+
+def test_contact_remove_sends_a_farewell(setup):
+    setup.cli("contact", "remove", "klima@kaarst.example")
+    setup.deliver()
+    [(_, message)] = setup.received("klima@kaarst.example")
+    assert_notice_headers(message)
+    assert message["Subject"] == "Sie erhalten keine Nachrichten der Liste AKN mehr"
+    assert text(message).startswith("Guten Tag Sabine Krüger,\n\nSie sind nicht mehr als Ansprechperson von Kaarst")
+
+
+def test_member_leave_and_add_send_a_note_to_every_contact(setup):
+    on = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    assert setup.cli("member", "leave", "Korschenbroich", "--on", on).endswith("Note to the list queued.\n")
+    setup.deliver()
+    assert sorted(setup.relay.sink.recipients()) == sorted(setup.addresses)
+    [(_, message)] = setup.received("m.schaefer@juechen.example")
+    assert_notice_headers(message)
+    assert message["To"] == "akn@lists.example"
+    assert message["Subject"] == "Korschenbroich verlässt die AKN"
+    assert "die Mitgliedschaft von Korschenbroich in der Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss endet mit dem" in text(message)
+    assert "Mitglieder: Dormagen, EnergieAgentur.NRW, Grevenbroich, Jüchen, Kaarst, Meerbusch, Neuss" in text(message)
+
+    setup.cli("member", "add", "Rommerskirchen-Nord", "--kind", "municipality")
+    setup.deliver()
+    notes = [m for _, m in setup.received("klimaschutz@dormagen.example") if m["Subject"] == "Neues Mitglied: Rommerskirchen-Nord"]
+    assert len(notes) == 1
+    assert "Rommerskirchen-Nord ist ab dem" in text(notes[0])
+
+
+def test_english_notices_when_list_language_is_en(setup):
+    setup.path.write_text(setup.path.read_text(encoding="utf-8").replace("[list]\n", '[list]\nlanguage = "en"\n'), encoding="utf-8")
+    setup.cli("contact", "add", "nina.neu@kaarst.example", "--member", "Kaarst", "--name", "Nina Neu")
+    setup.deliver()
+    [(_, message)] = setup.received("nina.neu@kaarst.example")
+    assert message["Subject"] == "Welcome to the AKN list"
+    assert text(message).startswith("Hello Nina Neu,\n\nKaarst has named you as its contact person")
+
+
+def wait_for_message(setup: Setup, address: str, subject_start: str):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        for sender, message in setup.received(address):
+            if str(message["Subject"]).startswith(subject_start):
+                return sender, message
+        time.sleep(0.05)
+    raise AssertionError(f"no mail {subject_start!r} to {address}; got {[str(m['Subject']) for _, m in setup.received(address)]}")
+
+
+def test_minutes_receipt_goes_to_the_sender_through_the_service(setup):
+    configure(setup.config, setup.relay)
+    service = ThreadedService(setup.config).start()
+    today = dt.date.today()
+    minutes = mail(
+        "[Protokoll] Sitzung in Dormagen", "Anbei das Protokoll.", sender="klimaschutz@dormagen.example",
+        date=today.isoformat(), message_id="minutes-1@dormagen.example",
+        attachments=[("Protokoll_Sitzung.txt", "Top 1: Wärmeplanung\n".encode(), "text/plain")],
+    )
+    try:
+        send(service.port, "klimaschutz@dormagen.example", [setup.config.list.address], minutes)
+        envelope_sender, receipt = wait_for_message(setup, "klimaschutz@dormagen.example", "Eingangsbestätigung")
+    finally:
+        service.stop()
+    assert envelope_sender == "<>"  # an automatic answer: the null sender, so it can never loop
+    assert_notice_headers(receipt)
+    assert receipt["In-Reply-To"] == "<minutes-1@dormagen.example>"
+    quarter = format_quarter(str(Quarter.of(today)), "de")
+    assert receipt["Subject"] == f"Eingangsbestätigung: Protokoll {quarter}"
+    body = text(receipt)
+    assert "Ihre Nachricht „[Protokoll] Sitzung in Dormagen“ vom" in body
+    assert f"Zugeordnet zur Sitzung: {quarter}, Gastgeber Dormagen" in body
+    assert "Anhänge: Protokoll_Sitzung.txt" in body
+    assert "akn-owner@lists.example" in body
