@@ -184,6 +184,8 @@ def read(raw: bytes, fallback_date: datetime.datetime | None = None) -> ParsedMa
             alternative = None
         if alternative is not None and alternative is not body_part and _is_inline(alternative):
             skipped.add(id(alternative))
+            if not body.strip():  # an empty text part beside the real HTML one
+                body, headings = html_text(_text_of(alternative))
     attachments: list[Attachment] = []
     for part in message.walk():
         if part.is_multipart() or id(part) in skipped or part is message and body_part is message:

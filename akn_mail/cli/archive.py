@@ -1,0 +1,168 @@
+"""``akn-mail archive``: the minutes per meeting, one message, export, import, reindex."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .app import App
+
+
+@click.group()
+def archive() -> None:
+    """The archive of every post and the minutes of every meeting.
+
+    \b
+        akn-mail archive list --year 2025
+        akn-mail archive show 42
+        akn-mail archive export 42 --to ./protokoll-2025-q1
+        akn-mail archive import alt-protokolle.mbox
+        akn-mail archive reindex
+    """
+
+
+@archive.command("list")
+@click.option("--minutes", "with_minutes", is_flag=True, help="Only meetings whose minutes arrived.")
+@click.option("--year", type=click.IntRange(1900, 9999), help="Only meetings of this year.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of meetings (fields in the README).")
+@click.pass_obj
+def list_meetings(app: App, with_minutes: bool, year: int | None, as_json: bool) -> None:
+    """Meetings with their host and minutes; past meetings without minutes say "missing".
+
+    \b
+        akn-mail archive list
+        akn-mail archive list --year 2025 --json
+        akn-mail archive list --minutes
+    """
+    from ..archive.listing import meeting_overview
+
+    entries = meeting_overview(app.db, app.rotation, year=year)
+    if with_minutes:
+        entries = [entry for entry in entries if entry.minutes]
+    if as_json:
+        click.echo(json.dumps([entry.as_json() for entry in entries], ensure_ascii=False, indent=2))
+        return
+    if not entries:
+        click.echo("No meetings yet." if year is None else f"No meetings in {year}.")
+        return
+    rows = [("MEETING", "DATE", "HOST", "MINUTES", "FLAGS")]
+    for entry in entries:
+        minutes = f"#{entry.archived_id} {entry.minutes_subject}" if entry.minutes else "MISSING" if "missing" in entry.flags else "-"
+        rows.append((entry.meeting, entry.date or "-", entry.host or "-", minutes, " ".join(entry.flags)))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(str(value).ljust(width) for value, width in zip(row, widths)) + "  " + row[4])
+
+
+@archive.command("show")
+@click.argument("ident", metavar="ID")
+@click.pass_obj
+def show(app: App, ident: str) -> None:
+    """Show one archived message as a person reads it, with its attachments listed.
+
+    ID is the number search and list print, or the Message-ID.
+
+    \b
+        akn-mail archive show 42
+        akn-mail archive show '<protokoll-2025-q1@juechen.example>'
+    """
+    from ..archive.mime import read
+
+    message = app.archive.meta.message(ident)
+    parsed = read(app.archive.maildir.get(message.maildir_key))
+    click.echo(f"ID:          {message.id}")
+    click.echo(f"Message-ID:  <{message.message_id}>")
+    click.echo(f"Date:        {message.date}")
+    click.echo(f"From:        {message.sender}" + (f" ({message.member_name})" if message.member_name else ""))
+    click.echo(f"Subject:     {message.subject}")
+    if message.is_minutes:
+        version = f", version {message.minutes_version}" + ("" if message.current else " (superseded by a newer version)")
+        click.echo(f"Minutes of:  {message.meeting or '-'}" + (f", host {message.host}" if message.host else "") + version)
+    if message.flags:
+        click.echo(f"Flags:       {' '.join(message.flags)}")
+    if message.in_reply_to:
+        click.echo(f"In reply to: <{message.in_reply_to}>")
+    attachments = app.archive.meta.attachments(message.id)
+    if attachments:
+        click.echo(f"Attachments: {len(attachments)}")
+        for row in attachments:
+            note = f" - {row['extraction_note']}" if row["extraction_note"] and row["extraction"] != "ok" else ""
+            click.echo(f"  {row['position']:>3}. {row['filename']} ({row['content_type']}, {row['size']} bytes, text: {row['extraction']}{note})")
+    click.echo()
+    click.echo(parsed.body.rstrip() or "(no text body)")
+
+
+@archive.command("export")
+@click.argument("ident", metavar="ID", required=False)
+@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), help="Directory for the .eml and the attachments (new or empty).")
+@click.option("--mbox", "mbox_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the whole archive to this mbox file (must not exist).")
+@click.option("--minutes", "minutes_only", is_flag=True, help="With --mbox: only minutes.")
+@click.pass_obj
+def export(app: App, ident: str | None, target: Path | None, mbox_path: Path | None, minutes_only: bool) -> None:
+    """Export one message (original .eml + attachments) or the whole archive as mbox.
+
+    \b
+        akn-mail archive export 42 --to ./protokoll-2025-q1
+        akn-mail archive export --mbox akn-archiv.mbox
+        akn-mail archive export --mbox protokolle.mbox --minutes
+    """
+    from ..archive import exporting
+
+    if mbox_path is not None:
+        if ident is not None or target is not None:
+            raise click.UsageError("give either ID --to DIR or --mbox FILE, not both.")
+        count = exporting.export_mbox(app.archive, mbox_path, minutes_only=minutes_only)
+        click.echo(f"Wrote {count} message{'s' if count != 1 else ''} to {mbox_path}.")
+        return
+    if ident is None or target is None:
+        raise click.UsageError("give ID --to DIR (one message) or --mbox FILE (the whole archive).")
+    written = exporting.export_message(app.archive, ident, target)
+    click.echo(f"Wrote {len(written)} file{'s' if len(written) != 1 else ''} to {target}:")
+    for path in written:
+        click.echo(f"  {path.name}")
+
+
+@archive.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--meeting", metavar="YYYY-Qn|YYYY-MM-DD", help="File the imported minutes under this meeting.")
+@click.pass_obj
+def import_(app: App, source: Path, meeting: str | None) -> None:
+    """Bring in messages or minutes kept before akn-mail: mbox, Maildir, .eml, PDF/DOCX/ODT.
+
+    A document file becomes minutes; give --meeting unless its name carries the date.
+
+    \b
+        akn-mail archive import alte-liste.mbox
+        akn-mail archive import ~/Mail/AKN/
+        akn-mail archive import Protokoll_Kaarst.pdf --meeting 2024-Q3
+    """
+    from ..archive import importing
+    from ..archive.meetings import parse_meeting_option
+
+    reference = parse_meeting_option(meeting) if meeting else None
+    sources = importing.open_source(source)
+    result = importing.ImportResult()
+    with click.progressbar(length=sources.count, label="Importing", file=click.get_text_stream("stderr"),
+                           show_pos=True) as bar:
+        for raw in sources.messages():
+            importing.import_one(app.archive, raw, reference, result, document=sources.is_document)
+            bar.update(1)
+    click.echo(result.summary())
+
+
+@archive.command("reindex")
+@click.pass_obj
+def reindex(app: App) -> None:
+    """Rebuild the search index from the stored messages (the Maildir).
+
+    Safe while the server runs: the new index is built beside the old one and swapped in.
+
+    \b
+        akn-mail archive reindex
+    """
+    count = len(app.archive.maildir)
+    with click.progressbar(length=count, label="Indexing", file=click.get_text_stream("stderr"), show_pos=True) as bar:
+        indexed = app.archive.reindex(progress=bar.update)
+    click.echo(f"Indexed {indexed} message{'s' if indexed != 1 else ''} into {app.config.index_dir}.")

@@ -1,0 +1,68 @@
+"""``akn-mail search``: full-text search of the archive (German-aware), for people and scripts."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .app import App
+
+
+@click.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--minutes", is_flag=True, help="Only minutes.")
+@click.option("--host", metavar="MEMBER", help="Only messages of meetings hosted by MEMBER.")
+@click.option("--from", "sender", metavar="ADDRESS|NAME", help="Only messages from this sender (address, name or member).")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only messages dated on or after this day.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Only messages dated on or before this day.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10000), help="How many hits to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits in rank order (fields in the README).")
+@click.pass_obj
+def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, sender: str | None,
+           since: str | None, until: str | None, limit: int, as_json: bool) -> None:
+    """Search the archive: words, "phrases", AND/OR/NOT, prefix*, host: from: subject: date:.
+
+    Words are matched in German: Förderprogramme finds Förderprogramm, Waerme finds Wärme,
+    Wärmeplanung finds Wärmeplanungsgesetz. Minutes whose subject or headings match come first.
+
+    \b
+        akn-mail search Wärmeplanung
+        akn-mail search 'Starkregen host:Jüchen' --minutes
+        akn-mail search '"kommunale Wärmeplanung"' --json
+        akn-mail search 'Radverkehr date:[2025-01-01 to 2025-06-30]' --limit 20
+    """
+    from ..archive.index import ArchiveIndex
+    from ..archive.search import ArchiveSearch, render_snippet
+    from ..quarter import parse_date
+
+    since_day = parse_date(since, "--since date") if since else None
+    until_day = parse_date(until, "--until date") if until else None
+    index = ArchiveIndex(app.config.index_dir)
+    if not index.exists():
+        archived = app.db.execute("SELECT count(*) FROM archived_messages").fetchone()[0]
+        if archived:
+            raise click.ClickException(
+                f"there is no search index in {app.config.index_dir}; rebuild it with: akn-mail archive reindex"
+            )
+        hits = []
+    else:
+        hits = ArchiveSearch(index, app.db).search(
+            " ".join(query), minutes=minutes, host=host, sender=sender, since=since_day, until=until_day, limit=limit
+        )
+    if as_json:
+        click.echo(json.dumps([hit.as_json() for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("No messages found.")
+        return
+    bold_start, bold_end = "\x1b[1m", "\x1b[0m"
+    for hit in hits:
+        kind = "minutes" if hit.minutes else "post"
+        meeting = f"{hit.meeting} ({hit.host})" if hit.meeting and hit.host else (hit.meeting or "-")
+        click.echo(click.style(f"{hit.id:>6}  {hit.date[:10]}  {kind:<7}  {meeting}", bold=True))
+        click.echo(f"        {hit.subject}")
+        click.echo(f"        {hit.sender}")
+        if hit.snippet:
+            click.echo("        " + render_snippet(hit.snippet, bold_start, bold_end))
+        click.echo()
