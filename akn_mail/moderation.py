@@ -37,7 +37,7 @@ TOKEN_PATTERN = re.compile(r"\bconfirm\s+([A-Za-z0-9_-]{20,})", re.IGNORECASE)
 # The first word of the reply's first own line decides. German words are understood too.
 ACTIONS = {
     "ok": "approve", "okay": "approve", "approve": "approve", "approved": "approve", "yes": "approve",
-    "ja": "approve", "freigeben": "approve", "freigabe": "approve",
+    "ja": "approve", "freigeben": "approve",
     "reject": "reject", "no": "reject", "nein": "reject", "ablehnen": "reject",
     "discard": "discard", "verwerfen": "discard", "löschen": "discard",
 }
