@@ -1,0 +1,111 @@
+"""`akn-mail queue` and `akn-mail held`: output, --json fields, exact error lines."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from akn_mail import db as db_module
+from akn_mail.cli import cli
+from akn_mail.delivery import DeliveryQueue
+from akn_mail.held import HeldStore
+
+from service_support import load_roster, post
+
+
+@pytest.fixture
+def run(config_file, config, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("AKN_MAIL_"):
+            monkeypatch.delenv(name)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, ["--config", str(config_file), *args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def held_post(config):
+    load_roster(config)
+    connection = db_module.connect(config.database_path)
+    raw = post(sender="offer@shop.example", message_id="<spam-1@shop.example>", subject="Angebot")
+    held_id = HeldStore(connection, config).hold(
+        raw, reason="offer@shop.example is not a contact on the roster", message_id="spam-1@shop.example",
+        envelope_sender="offer@shop.example", from_address="offer@shop.example", subject="Angebot", key="spool-1",
+    )
+    connection.close()
+    return held_id, raw
+
+
+def test_queue_list_json_has_the_documented_fields(run, config):
+    connection = db_module.connect(config.database_path)
+    DeliveryQueue(connection, config).enqueue(post(), ["anna@dormagen.example"], message_id="<q1@dormagen.example>",
+                                              subject="[AKN] Treffen")
+    connection.close()
+    result = run("queue", "list", "--json")
+    assert result.exit_code == 0
+    [entry] = json.loads(result.output)
+    assert {"id", "message_id", "from", "to", "subject", "status", "attempts", "last_code", "last_error", "time",
+            "next_attempt"} <= set(entry)
+    assert entry["message_id"] == "q1@dormagen.example"
+    assert entry["from"] == "akn-bounces@lists.example"
+    assert entry["to"] == "anna@dormagen.example"
+    assert entry["status"] == "pending"
+    text = run("queue", "list")
+    assert "pending" in text.output and "anna@dormagen.example" in text.output
+    assert run("queue", "list", "--status", "failed").output == "No deliveries with status failed.\n"
+
+
+def test_queue_retry_of_an_unknown_id_is_one_error_line(run):
+    result = run("queue", "retry", "999")
+    assert result.exit_code == 1
+    assert result.output == "Error: no delivery with id 999; see 'akn-mail queue list'.\n"
+    result = run("queue", "retry")
+    assert (result.exit_code, result.output) == (0, "0 waiting deliveries are due now.\n")
+
+
+def test_held_list_json_show_and_approve(run, config, held_post):
+    held_id, raw = held_post
+    result = run("held", "list", "--json")
+    [entry] = json.loads(result.output)
+    assert entry["id"] == held_id
+    assert entry["message_id"] == "spam-1@shop.example"
+    assert entry["from"] == "offer@shop.example"
+    assert entry["subject"] == "Angebot"
+    assert entry["reason"] == "offer@shop.example is not a contact on the roster"
+    assert entry["status"] == "held" and entry["time"].endswith("Z")
+    assert "reason: offer@shop.example is not a contact on the roster" in run("held", "list").output
+    shown = CliRunner().invoke(cli, ["--config", str(config.path), "held", "show", str(held_id)])
+    assert shown.stdout_bytes == raw
+    result = run("held", "approve", str(held_id))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Approved {held_id}: distributed to 12 recipients")
+    assert run("held", "list").output == "No held mail.\n"
+    again = run("held", "approve", str(held_id))
+    assert (again.exit_code, again.output) == (1, f"Error: held message {held_id} was already approved; nothing to do.\n")
+
+
+def test_held_reject_tells_the_sender_through_the_queue(run, config, held_post):
+    held_id, _ = held_post
+    result = run("held", "reject", str(held_id), "--reason", "Bitte über Ihre Ansprechperson senden.")
+    assert (result.exit_code, result.output) == (0, f"Rejected {held_id}; offer@shop.example is told why.\n")
+    [notice] = json.loads(run("queue", "list", "--json").output)
+    assert notice["to"] == "offer@shop.example" and notice["kind"] == "post_rejected"
+    connection = db_module.connect(config.database_path)
+    body = bytes(connection.execute("SELECT body FROM outbound").fetchone()[0])
+    connection.close()
+    assert b"Auto-Submitted: auto-generated" in body
+
+
+def test_held_discard_and_unknown_id(run, held_post):
+    held_id, _ = held_post
+    assert run("held", "discard", str(held_id)).output == f"Discarded {held_id}.\n"
+    statuses = [entry["status"] for entry in json.loads(run("held", "list", "--all", "--json").output)]
+    assert statuses == ["discarded"]
+    result = run("held", "show", "77")
+    assert (result.exit_code, result.output) == (1, "Error: no held message with id 77; see 'akn-mail held list'.\n")
