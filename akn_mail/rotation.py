@@ -372,7 +372,8 @@ class Rotation:
             )
 
     def record(
-        self, quarter: str | Quarter, host: str, date: str | datetime.date, place: str = "", note: str = ""
+        self, quarter: str | Quarter, host: str, date: str | datetime.date, place: str = "", note: str = "",
+        today: datetime.date | None = None,
     ) -> ScheduledMeeting:
         """Record the regular meeting of quarter as held by host on date (again to correct)."""
         quarter = Quarter.parse(quarter)
@@ -380,6 +381,11 @@ class Rotation:
         self._check_date_in(quarter, day)
         member = self.roster.member(host)
         self._check_can_host(member, day=day)
+        if day > (today or datetime.date.today()):
+            raise RotationError(
+                f"{day} is in the future, so the meeting cannot have been held; plan it with: "
+                f"akn-mail rotation plan {quarter} --date {day}"
+            )
         place = check_name(place, "place")
         note = check_name(note, "note")
         with transaction(self.db):

@@ -15,6 +15,7 @@ D = datetime.date
 MUNICIPALITIES = ["Rommerskirchen", "Kaarst", "Dormagen", "Jüchen", "Neuss", "Grevenbroich", "Meerbusch", "Korschenbroich"]
 START = "2026-Q4"
 TODAY = D(2026, 10, 1)
+LATER = D(2030, 1, 1)  # "today" for recording meetings of the cases' future quarters
 
 
 def build(database, without=()) -> tuple[Roster, Rotation]:
@@ -50,7 +51,7 @@ def add(name, joined, kind="municipality", **options):
 
 
 def record(quarter, host, on):
-    return lambda roster, rotation: rotation.record(quarter, host, on)
+    return lambda roster, rotation: rotation.record(quarter, host, on, today=LATER)
 
 
 def skip(quarter):
@@ -148,7 +149,7 @@ def test_advisor_never_hosts_and_is_refused_as_host(database):
     with pytest.raises(RotationError, match="^EnergieAgentur.NRW is the advisor, and the advisor never hosts; choose a hosting member.$"):
         rotation.set_start("2027-Q1", host="EnergieAgentur.NRW")
     with pytest.raises(RotationError, match="advisor never hosts"):
-        rotation.record("2027-Q1", "EnergieAgentur.NRW", "2027-02-01")
+        rotation.record("2027-Q1", "EnergieAgentur.NRW", "2027-02-01", today=LATER)
     with pytest.raises(RotationError, match="advisor never hosts"):
         rotation.extra("2027-02-01", "EnergieAgentur.NRW", counts_as_turn=True)
     # An extra meeting that does not count may be hosted by anyone, the advisor too.
@@ -159,7 +160,7 @@ def test_advisor_never_hosts_and_is_refused_as_host(database):
 def test_county_without_hosting_is_refused_as_host(database):
     roster, rotation = build(database)
     with pytest.raises(RotationError, match=r"^Rhein-Kreis Neuss does not host \(hosts: no\)"):
-        rotation.record("2027-Q1", "Rhein-Kreis Neuss", "2027-02-01")
+        rotation.record("2027-Q1", "Rhein-Kreis Neuss", "2027-02-01", today=LATER)
 
 
 def test_start_with_host_begins_there(database):
@@ -185,13 +186,13 @@ def test_recorded_history_before_the_start_anchors_the_rotation(database):
         roster.add_member(name)
     rotation = Rotation(database, roster)
     rotation.schedule(1, today=D(2026, 11, 25))  # sets the start to 2026-Q4
-    rotation.record("2026-Q3", "Neuss", "2026-09-10")
+    rotation.record("2026-Q3", "Neuss", "2026-09-10", today=LATER)
     assert hosts(rotation, 3, "2026-Q3") == ["Neuss", "Rommerskirchen", "Dormagen"]
 
 
 def test_recorded_history_stays_when_the_host_leaves(database):
     roster, rotation = build(database)
-    rotation.record("2026-Q4", "Dormagen", "2026-11-12")
+    rotation.record("2026-Q4", "Dormagen", "2026-11-12", today=LATER)
     roster.leave("Dormagen", D(2026, 12, 31))
     entries = rotation.schedule(2, START, today=TODAY)
     assert [(e.host.name, e.status) for e in entries] == [("Dormagen", "held"), ("Grevenbroich", "planned")]
@@ -199,7 +200,7 @@ def test_recorded_history_stays_when_the_host_leaves(database):
 
 def test_status_shows_skip_swap_and_held(database):
     roster, rotation = build(database)
-    rotation.record("2026-Q4", "Dormagen", "2026-11-12")
+    rotation.record("2026-Q4", "Dormagen", "2026-11-12", today=LATER)
     skipped, host = rotation.skip("2027-Q1", "Rathaus wird saniert")
     assert (skipped.name, host.name) == ("Grevenbroich", "Jüchen")
     rotation.swap("2027-Q4", "2028-Q1")
@@ -232,10 +233,10 @@ def test_json_fields_are_stable(database):
         (lambda r: r.skip("2026-Q4"), "^2026-Q4 is recorded as held; a held meeting cannot be skipped.$"),
         (lambda r: r.swap("2026-Q2", "2027-Q1"),
          r"^2026-Q2 is before the start of the rotation \(2026-Q3\); change the start with: akn-mail rotation start QUARTER$"),
-        (lambda r: r.record("2027-Q1", "Neuss", "2027-05-20"),
+        (lambda r: r.record("2027-Q1", "Neuss", "2027-05-20", today=LATER),
          r"^2027-05-20 is not in 2027-Q1 \(2027-01-01 to 2027-03-31\); give a date in the quarter, or use quarter 2027-Q2.$"),
-        (lambda r: r.record("2027-Q9", "Neuss", "2027-05-20"), r'^unknown quarter "2027-Q9"; write YYYY-Qn'),
-        (lambda r: r.record("2027-Q1", "Neuss", "11.03.2027"), r'^invalid date "11.03.2027"; write it as YYYY-MM-DD'),
+        (lambda r: r.record("2027-Q9", "Neuss", "2027-05-20", today=LATER), r'^unknown quarter "2027-Q9"; write YYYY-Qn'),
+        (lambda r: r.record("2027-Q1", "Neuss", "11.03.2027", today=LATER), r'^invalid date "11.03.2027"; write it as YYYY-MM-DD'),
         (lambda r: r.clear("2027-Q3"), "^2027-Q3 has no skip or swap to undo.$"),
         (lambda r: r.cancel_extra(99), r"^no extra meeting with id 99; see the ids with: akn-mail rotation meetings$"),
     ],
@@ -243,7 +244,7 @@ def test_json_fields_are_stable(database):
 def test_refused_decisions(database, action, message):
     roster, rotation = build(database)
     rotation.set_start("2026-Q3")
-    rotation.record("2026-Q4", "Grevenbroich", "2026-11-12")
+    rotation.record("2026-Q4", "Grevenbroich", "2026-11-12", today=LATER)
     with pytest.raises((RotationError, QuarterError), match=message):
         action(rotation)
 
@@ -311,3 +312,14 @@ def test_host_for_never_stores_a_start(database):
     assert rotation.schedule(1, today=D(2026, 11, 25))[0].host.name == "Dormagen"
     assert rotation.start()[0] == Quarter.parse("2026-Q4")
     assert rotation.host_for("2027-Q1").name == "Grevenbroich"
+
+
+def test_a_meeting_in_the_future_cannot_be_recorded_as_held(database):
+    roster, rotation = build(database)
+    with pytest.raises(RotationError) as error:
+        rotation.record("2027-Q1", "Grevenbroich", "2027-03-11", today=D(2027, 3, 10))
+    assert str(error.value) == (
+        "2027-03-11 is in the future, so the meeting cannot have been held; plan it with: "
+        "akn-mail rotation plan 2027-Q1 --date 2027-03-11"
+    )
+    rotation.record("2027-Q1", "Grevenbroich", "2027-03-11", today=D(2027, 3, 11))

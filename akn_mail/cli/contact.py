@@ -107,7 +107,7 @@ def list_contacts(app: App, member_name: str | None, as_json: bool) -> None:
     click.echo(_table(rows))
 
 
-@contact.command("enable")
+@contact.command("enable", short_help="Switch list delivery back on.")
 @click.argument("email")
 @click.pass_obj
 def enable_contact(app: App, email: str) -> None:
@@ -120,7 +120,7 @@ def enable_contact(app: App, email: str) -> None:
     click.echo(f"Delivery to {changed.email} is on.")
 
 
-@contact.command("disable")
+@contact.command("disable", short_help="Stop list delivery to a contact.")
 @click.argument("email")
 @click.option("--reason", default="", help="Why (shown in 'contact list').")
 @click.pass_obj

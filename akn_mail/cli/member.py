@@ -36,7 +36,7 @@ def member() -> None:
     """
 
 
-@member.command("list")
+@member.command("list", short_help="List members with their contacts.")
 @click.option("--current", is_flag=True, help="Only members of today (leave out former members).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (fields in the README).")
 @click.pass_obj
@@ -70,7 +70,7 @@ def list_members(app: App, current: bool, as_json: bool) -> None:
     click.echo(_table(rows))
 
 
-@member.command("add")
+@member.command("add", short_help="Add a member.")
 @click.argument("name")
 @click.option("--kind", type=KIND_CHOICE, default="municipality", show_default=True, help="What kind of organisation.")
 @click.option("--host/--no-host", "hosts", default=None,
@@ -90,7 +90,7 @@ def add_member(app: App, name: str, kind: str, hosts: bool | None, joined: str |
         click.echo("Note to the list queued.")
 
 
-@member.command("leave")
+@member.command("leave", short_help="End a membership (history is kept).")
 @click.argument("name")
 @click.option("--on", "on", metavar="YYYY-MM-DD", help="Last day of membership (default: today).")
 @click.pass_obj
@@ -125,7 +125,7 @@ def join_member(app: App, name: str, on: str | None) -> None:
         click.echo("Note to the list queued.")
 
 
-@member.command("set")
+@member.command("set", short_help="Change the kind or the hosts flag.")
 @click.argument("name")
 @click.option("--kind", type=KIND_CHOICE, default=None, help="Change the kind of organisation.")
 @click.option("--host/--no-host", "hosts", default=None, help="Whether it takes turns hosting.")
@@ -142,7 +142,7 @@ def set_member(app: App, name: str, kind: str | None, hosts: bool | None) -> Non
     click.echo(f"{changed.name}: {changed.kind}, hosts: {'yes' if changed.hosts else 'no'}.")
 
 
-@member.command("remove")
+@member.command("remove", short_help="Delete a member added by mistake.")
 @click.argument("name")
 @click.pass_obj
 def remove_member(app: App, name: str) -> None:

@@ -20,7 +20,7 @@ def roster() -> None:
     """
 
 
-@roster.command("import")
+@roster.command("import", short_help="Create or update members and contacts from a file.")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default=None,
               help="File format (default: from the file name or its content).")
@@ -55,7 +55,7 @@ def import_command(app: App, file: str, file_format: str | None) -> None:
     click.echo(f"Imported {source}: {result}.")
 
 
-@roster.command("export")
+@roster.command("export", short_help="Write the roster as CSV or JSON.")
 @click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
               help="Output format; both can be imported again.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",

@@ -36,7 +36,7 @@ def rotation() -> None:
     """
 
 
-@rotation.command("show")
+@rotation.command("show", short_help="List the upcoming meetings and hosts.")
 @click.option("--quarters", default=8, show_default=True, type=click.IntRange(1, 400), help="How many quarters to list.")
 @click.option("--from", "first", metavar="YYYY-Qn", default=None, help="First quarter to list (default: the current one).")
 @click.option("--today", metavar="YYYY-MM-DD", default=None, help="Take this day as today (default: the real date).")
@@ -63,7 +63,7 @@ def show(app: App, quarters: int, first: str | None, today: str | None, as_json:
     click.echo(_table(rows))
 
 
-@rotation.command("start")
+@rotation.command("start", short_help="Set where the rotation starts.")
 @click.argument("quarter")
 @click.option("--host", default=None, help="Who hosts that quarter (default: the alphabetically first hosting member).")
 @click.pass_obj
@@ -78,7 +78,7 @@ def start(app: App, quarter: str, host: str | None) -> None:
     click.echo(f"The rotation starts in {first} with {_host(member)}.")
 
 
-@rotation.command("record")
+@rotation.command("record", short_help="Record the meeting of a quarter as held.")
 @click.argument("quarter")
 @click.option("--host", required=True, help="The member that hosted the meeting.")
 @click.option("--date", "date", required=True, metavar="YYYY-MM-DD", help="The day of the meeting (in QUARTER).")
@@ -97,7 +97,7 @@ def record(app: App, quarter: str, host: str, date: str, place: str, note: str) 
     click.echo(f"Recorded {entry.quarter}: held by {_host(entry.host)} on {entry.date}.")
 
 
-@rotation.command("plan")
+@rotation.command("plan", short_help="Set date and place of an upcoming meeting.")
 @click.argument("quarter")
 @click.option("--date", "date", default=None, metavar="YYYY-MM-DD", help="The planned day (in QUARTER).")
 @click.option("--place", default=None, help="The planned place.")
@@ -115,7 +115,7 @@ def plan(app: App, quarter: str, date: str | None, place: str | None) -> None:
     click.echo(f"Planned {entry.quarter}: {_host(entry.host)}, {when}{', ' + entry.place if entry.place else ''}.")
 
 
-@rotation.command("skip")
+@rotation.command("skip", short_help="Pass over the host due in a quarter.")
 @click.argument("quarter")
 @click.option("--reason", default="", help="Why the due host cannot host (kept with the schedule).")
 @click.pass_obj
@@ -131,7 +131,7 @@ def skip(app: App, quarter: str, reason: str) -> None:
     click.echo(f"{skipped.name} is skipped in {quarter.upper()}; {_host(host)} hosts instead.")
 
 
-@rotation.command("swap")
+@rotation.command("swap", short_help="Let two quarters trade hosts.")
 @click.argument("first")
 @click.argument("second")
 @click.pass_obj
@@ -162,7 +162,7 @@ def clear(app: App, quarter: str) -> None:
     click.echo(f"Undone: {'; '.join(undone)}.")
 
 
-@rotation.command("extra")
+@rotation.command("extra", short_help="Add an extra meeting (nach Bedarf).")
 @click.option("--date", "date", required=True, metavar="YYYY-MM-DD", help="The day of the extra meeting.")
 @click.option("--host", required=True, help="The member that hosts it (any member).")
 @click.option("--place", default="", help="Where it takes place.")
@@ -225,7 +225,7 @@ def meetings(app: App, as_json: bool) -> None:
     click.echo(_table(table))
 
 
-@rotation.command("ics")
+@rotation.command("ics", short_help="Write the dated meetings as iCalendar.")
 @click.option("--quarters", default=8, show_default=True, type=click.IntRange(1, 400), help="How many quarters.")
 @click.option("--from", "first", metavar="YYYY-Qn", default=None, help="First quarter (default: the current one).")
 @click.option("--today", metavar="YYYY-MM-DD", default=None, help="Take this day as today.")
