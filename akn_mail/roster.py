@@ -105,6 +105,13 @@ def check_email(value: str) -> str:
         raise RosterError(f"\"{value.strip()}\" is not a valid e-mail address: {error}") from None
 
 
+def _one_line(text: str, limit: int = 500) -> str:
+    """Free text from a machine (a bounce's diagnostic) made safe to keep and show: control
+    characters and line breaks become spaces, and it is cut at limit characters."""
+    cleaned = "".join(" " if unsafe_character(ch) else ch for ch in text)
+    return " ".join(cleaned.split())[:limit]
+
+
 def _date(value: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if value else None
 
@@ -323,7 +330,7 @@ class Roster:
     def set_delivery(self, email: str, enabled: bool, reason: str = "") -> Contact:
         """Switch delivery of list mail to a contact on or off (bounces switch it off)."""
         contact = self.contact(email)
-        reason = check_name(reason, "reason")
+        reason = _one_line(reason)
         with transaction(self.db):
             self.db.execute(
                 "UPDATE contacts SET delivery_enabled = ?, disabled_reason = ? WHERE id = ?",

@@ -246,6 +246,8 @@ class Rotation:
                 regular_date = row["date"] if row is not None and row["date"] else quarter.last_day.isoformat() + "~"
                 later_extras = []
                 for extra in extras.get(quarter, []):
+                    if extra["host_member_id"] not in by_id or not extra["date"]:
+                        continue
                     if extra["date"] < regular_date:
                         previous = by_id[extra["host_member_id"]].sort_key
                     else:

@@ -149,3 +149,12 @@ def test_delivery_contacts_leave_out_disabled_and_former_members(roster):
     assert (disabled.delivery_enabled, disabled.disabled_reason) == (False, "mailbox full")
     enabled = roster.set_delivery("f.lorenz@neuss.example", True)
     assert (enabled.delivery_enabled, enabled.disabled_reason) == (True, "")
+
+
+def test_delivery_reason_from_a_bounce_is_kept_on_one_line(roster):
+    reason = "550 5.1.1 <klima@kaarst.example>:\r\n    Recipient address rejected: User unknown\x00" + "x" * 600
+    contact = roster.set_delivery("klima@kaarst.example", False, reason)
+    assert contact.disabled_reason.startswith(
+        "550 5.1.1 <klima@kaarst.example>: Recipient address rejected: User unknown xxx"
+    )
+    assert len(contact.disabled_reason) == 500
