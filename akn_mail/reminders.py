@@ -104,7 +104,7 @@ class Reminders:
         arrived = self._meetings_with_minutes()
         rows = self.db.execute(
             """SELECT mt.*, mb.name AS host_name, mb.kind AS host_kind FROM meetings mt
-               JOIN members mb ON mb.id = mt.host_member_id
+               LEFT JOIN members mb ON mb.id = mt.host_member_id
                WHERE mt.date IS NOT NULL AND mt.status != 'cancelled' AND mt.date <= ? AND mt.date >= ?
                ORDER BY mt.date, mt.id""",
             (newest.isoformat(), oldest.isoformat()),
@@ -116,10 +116,15 @@ class Reminders:
             key = row["quarter"] if row["kind"] == "regular" else f"meeting:{row['id']}"
             date = dt.date.fromisoformat(row["date"][:10])
             quarter = row["quarter"] or str(Quarter.of(date))
-            meeting = meeting_variables(quarter, row["host_name"], date, row["place"], row["id"])
-            member = SimpleNamespace(name=row["host_name"], kind=row["host_kind"])
-            for contact in self._recipients(row["host_name"]):
-                reminder = Reminder("minutes", key, quarter, date.isoformat(), row["host_name"], contact.email, contact.name)
+            host = row["host_name"] and SimpleNamespace(name=row["host_name"], kind=row["host_kind"])
+            if not host and row["kind"] == "regular":  # a planned row without a recorded host: the rotation's
+                host = self.rotation.host_for(quarter, today=today)
+            if not host:
+                continue
+            meeting = meeting_variables(quarter, host.name, date, row["place"], row["id"])
+            member = SimpleNamespace(name=host.name, kind=host.kind)
+            for contact in self._recipients(host.name):
+                reminder = Reminder("minutes", key, quarter, date.isoformat(), host.name, contact.email, contact.name)
                 variables = dict(contact=contact_variables(contact), member=member, meeting=meeting, days=(today - date).days)
                 due.append((reminder, variables))
         return due
