@@ -361,7 +361,8 @@ class Bounces:
         logs.event(
             log, "bounce", message_id=message_id, recipient=found.email or "", kind=found.kind,
             status=found.status, score=f"{score:g}", threshold=f"{self.config.bounces.threshold:g}",
-            contact="yes" if contact else "no", original_message_id=original or "",
+            contact="yes" if contact else "no",
+            original_message_id=logs.message_id_field(original) if original else "",
             diagnostic=found.diagnostic,
         )
         if (contact is not None and found.weight > 0 and getattr(contact, "delivery_enabled", True)
