@@ -145,7 +145,8 @@ class Moderation:
         except (AttributeError, ValueError):
             received = dt.datetime.now(dt.timezone.utc)
         return SimpleNamespace(
-            id=row["id"], reason=row["reason"], sender=row["from_address"] or row["envelope_sender"] or "(unbekannt)",
+            id=row["id"], reason=row["reason"],
+            sender=row["from_address"] or row["envelope_sender"] or ("(unbekannt)" if self.config.list.language == "de" else "(unknown)"),
             subject=" ".join((row["subject"] or "").split()), excerpt=self.excerpt(row), received=received,
         )
 
@@ -215,12 +216,18 @@ class Moderation:
             if cursor.rowcount != 1:
                 return self._answer(replier, message, Outcome(None, "already_decided", held_id, token), held)
         store = self.held_store
-        if action == "approve":
-            store.approve(held_id, roster=self.notices.roster, queue=self.notices.queue, resolver=self.resolver)
-        elif action == "reject":
-            store.reject(held_id, queue=self.notices.queue, reason=held["reason"])
-        else:
-            store.discard(held_id, reason=f"discarded by {replier} (reply by mail)")
+        try:
+            if action == "approve":
+                store.approve(held_id, roster=self.notices.roster, queue=self.notices.queue, resolver=self.resolver)
+            elif action == "reject":
+                store.reject(held_id, queue=self.notices.queue, reason=held["reason"])
+            else:
+                store.discard(held_id, reason=f"discarded by {replier} (reply by mail)")
+        except Exception:
+            # The post is still held: give the token back so a second try (or the CLI) can decide.
+            self.db.execute("UPDATE moderation_tokens SET used_at = NULL, used_by = NULL, action = NULL WHERE token_hash = ?",
+                            (hash_token(token),))
+            raise
         log.info("moderation by mail held=%s action=%s by=%s", held_id, action, replier)
         return self._answer(replier, message, Outcome(action, None, held_id, token), held)
 

@@ -81,10 +81,12 @@ def wants_unsubscribe(subject: str, body: str) -> bool:
 class Requests:
     """Handles one message sent to -request or -owner."""
 
-    def __init__(self, config: Config, db: sqlite3.Connection, notices: Notices | None = None, roster: Any = None):
+    def __init__(self, config: Config, db: sqlite3.Connection, notices: Notices | None = None, roster: Any = None,
+                 resolver: Any = None):
         self.config = config
         self.db = db
         self.notices = notices or Notices(config, db, roster=roster)
+        self.resolver = resolver  # DMARC lookups when a moderator's reply approves a post
 
     def handle(self, raw: bytes, envelope_sender: str, recipients: list[str]) -> Decision:
         message = message_from_bytes(raw, policy=SMTP)
@@ -105,7 +107,8 @@ class Requests:
 
         body = reply_text(message)
         if find_tokens(subject, body):
-            outcome = Moderation(self.config, self.db, notices=self.notices).handle_reply(message, replier, subject)
+            outcome = Moderation(self.config, self.db, notices=self.notices, resolver=self.resolver).handle_reply(
+                message, replier, subject)
             return Decision.accept(str(outcome))
         if wants_unsubscribe(subject, body):
             task_id = self.unsubscribe(message, replier, subject)
@@ -182,6 +185,6 @@ def _key(prefix: str, message: EmailMessage) -> str | None:
 def handle_request(message_bytes: bytes, ctx: Any) -> Decision:
     """Entry point for the service: ``ctx`` is the pipeline Context (config, db, roster, queue, envelope)."""
     notices = Notices(ctx.config, ctx.db, queue=getattr(ctx, "queue", None), roster=getattr(ctx, "roster", None))
-    return Requests(ctx.config, ctx.db, notices=notices).handle(
+    return Requests(ctx.config, ctx.db, notices=notices, resolver=getattr(ctx, "resolver", None)).handle(
         message_bytes, getattr(ctx, "envelope_sender", ""), list(getattr(ctx, "recipients", []) or []),
     )

@@ -171,3 +171,25 @@ def test_minutes_receipt_goes_to_the_sender_through_the_service(setup):
     assert f"Zugeordnet zur Sitzung: {quarter}, Gastgeber Dormagen" in body
     assert "Anhänge: Protokoll_Sitzung.txt" in body
     assert "akn-owner@lists.example" in body
+
+
+def test_a_notice_that_comes_back_is_never_distributed_or_answered(setup):
+    """An auto-forward or a misdirected bounce returns our own notice: it must die there."""
+    from akn_mail.template_samples import sample_variables
+    from akn_mail.templating import Templates
+
+    configure(setup.config, setup.relay)
+    notice = Templates(setup.config).message("welcome", "klimaschutz@dormagen.example", **sample_variables("welcome")).as_bytes()
+    service = ThreadedService(setup.config).start()
+    try:
+        send(service.port, "klimaschutz@dormagen.example", [setup.config.list.address], notice)
+        send(service.port, "klimaschutz@dormagen.example", ["akn-request@lists.example"], notice)
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and setup.db.execute("SELECT count(*) FROM received").fetchone()[0] < 2:
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    rows = {row["route"]: row for row in setup.db.execute("SELECT route, action, reason FROM received")}
+    assert rows["post"]["action"] == "discard" and "List-Id" in rows["post"]["reason"]
+    assert rows["request"]["action"] == "discard"
+    assert setup.relay.sink.transactions == []
