@@ -8,11 +8,12 @@ stemming, for prefix queries (``Wärmepl*``).
 
 Compounds: German glues words together (``Wärmeplanungsgesetz``). A search for a word must
 also find compounds that contain it. Two mechanisms, measured in ``bench/compounds.py``:
-the searcher expands a query stem to the indexed terms that start with it (the modifier
+the searcher expands a query word to the indexed terms that start with it (the modifier
 of a compound comes first: ``Starkregen`` -> ``Starkregengefahrenkarte``), and the
 ``tails`` of long words are indexed beside them (``Radverkehrskonzept`` also indexes
 ``verkehrskonzept``, ``konzept``…), so a word found inside or at the end of a compound
-(``Förderprogramm`` in ``Bundesförderprogramm``) is a prefix of one of its tails.
+(``Förderprogramm`` in ``Bundesförderprogramm``) is a prefix of one of its tails. The
+lookup key is the stem, or for short stems the folded word (``expansion_key``).
 """
 
 from __future__ import annotations
@@ -37,16 +38,16 @@ STOP_WORDS = frozenset(
     was wie wir wird wurde wurden zu zum zur über""".split()
 )
 
-# Shortest stem a search expands to the compounds that start with it ("warm" -> Wärmeplanung);
-# shorter ones ("rat", "amt") would match too many unrelated words (Ratten, Amtsblatt).
-MIN_COMPOUND_STEM = 4
-# Shortest stem looked up inside or at the end of compounds (the tails); inside words short
-# stems hit by chance (Beratung, gesamt).
-MIN_TAIL_STEM = 5
-# Tails are indexed for words at least this long, starting at least this far in, and at
-# least MIN_TAIL_STEM characters long.
-MIN_TAIL_WORD = 8
-MIN_TAIL_START = 3
+# A query word is expanded to compounds by its key: its stem when that has at least
+# KEY_FROM_STEM letters, else its folded spelling (a short stem like "reg" for Regen would
+# also hit Regierung; "regen" does not). Keys shorter than MIN_KEY are not expanded
+# ("rat" would hit Beratung).
+MIN_KEY = 4
+KEY_FROM_STEM = 5
+# Tails: the endings of a folded word from its MIN_TAIL_START-th letter on that are at
+# least MIN_KEY letters long, for words of at least MIN_TAIL_WORD letters.
+MIN_TAIL_WORD = 7
+MIN_TAIL_START = 2
 
 _local = threading.local()
 
@@ -82,11 +83,19 @@ def fold(text: str) -> str:
     return text.translate(_UMLAUTS)
 
 
-def tails(term: str) -> list[str]:
-    """The endings of a long stemmed word that may be words of their own."""
-    if len(term) < MIN_TAIL_WORD or not term.isalpha():
+def tails(word: str) -> list[str]:
+    """The endings of a long folded word that may be words of their own."""
+    if len(word) < MIN_TAIL_WORD or not word.isalpha():
         return []
-    return [term[start:] for start in range(MIN_TAIL_START, len(term) - MIN_TAIL_STEM + 1)]
+    return [word[start:] for start in range(MIN_TAIL_START, len(word) - MIN_KEY + 1)]
+
+
+def expansion_key(stem_text: str, surface: str | None) -> str | None:
+    """What a query word is looked up by inside compounds (see MIN_KEY), or None."""
+    key = stem_text if len(stem_text) >= KEY_FROM_STEM or not surface else fold(surface)
+    if len(key) < MIN_KEY or not key.isalpha():
+        return None
+    return key
 
 
 class GermanTokenizer(RegexTokenizer):
@@ -146,8 +155,17 @@ class GermanFilter(Filter):
             yield token
 
 
+class FoldFilter(Filter):
+    """Every word folded (lower case, umlaut spellings), not stemmed."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            token.text = fold(token.text)
+            yield token
+
+
 class TailFilter(Filter):
-    """Each long stem's tails (see ``tails``); for a presence-only field, positions unused."""
+    """Each long word's tails (see ``tails``); positions are not used."""
 
     def __call__(self, tokens):
         for token in tokens:
@@ -162,5 +180,5 @@ def german_analyzer():
 
 
 def tails_analyzer():
-    """The analyzer of the ``tails`` field: stems in, compound endings out."""
-    return GermanTokenizer() | GermanFilter() | TailFilter()
+    """The analyzer of the ``tails`` field: words in, folded compound endings out."""
+    return GermanTokenizer() | FoldFilter() | TailFilter()

@@ -4,8 +4,8 @@ Query language (README, "Query language"): words (all must match, in any of subj
 headings, text, host and sender), "phrases", AND/OR/NOT and parentheses, prefix ``*``,
 fields ``host:``, ``from:``, ``subject:``, ``meeting:`` and ``date:`` (``date:2025``,
 ``date:[2025-01-01 to 2025-06-30]``, ``date:>2025-03``). Each word is stemmed and folded as
-in the index (``analysis``), and a word whose stem has four letters or more also finds the compounds
-that start with it (five or more: that contain it). Minutes whose subject or headings match rank first, then by BM25 score.
+in the index (``analysis``), and a word of four letters or more also finds the compounds
+that contain it (``analysis.expansion_key``). Minutes whose subject or headings match rank first, then by BM25 score.
 Superseded versions of minutes are left out (``archive show`` still has them).
 """
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
-from whoosh.qparser import MultifieldParser, QueryParser
+from whoosh.qparser import MultifieldPlugin, QueryParser
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from .analysis import MIN_COMPOUND_STEM, MIN_TAIL_STEM, fold
+from .analysis import expansion_key, fold
 from .index import ArchiveIndex, naive_utc
 from .store import ArchiveError
 
@@ -33,6 +33,7 @@ OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
 PREFIX_WEIGHT = 0.6
 TAIL_WEIGHT = 0.5
 MARK_START, MARK_END = "\x02", "\x03"
+TAILS = True  # look words up inside compounds too (bench/compounds.py measures without)
 
 
 class QuerySyntaxError(ArchiveError):
@@ -145,8 +146,19 @@ def check_syntax(text: str) -> None:
 
 # --- building the query -----------------------------------------------------------------
 
-def _parser(schema) -> MultifieldParser:
-    parser = MultifieldParser(list(FIELDS), schema, fieldboosts=FIELD_BOOSTS)
+class _Parser(QueryParser):
+    """Whoosh's parser, remembering each word as typed (for the compound lookup key)."""
+
+    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        result = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+        if isinstance(result, wq.Term):
+            result.surface = text
+        return result
+
+
+def _parser(schema, fields=FIELDS) -> QueryParser:
+    parser = _Parser(None, schema)
+    parser.add_plugin(MultifieldPlugin(list(fields), fieldboosts=FIELD_BOOSTS))
     parser.add_plugin(DateParserPlugin(free=False))
     return parser
 
@@ -154,14 +166,14 @@ def _parser(schema) -> MultifieldParser:
 def _expand(node: wq.Query) -> wq.Query:
     """Words also find compounds; prefixes are folded like the index terms."""
     if isinstance(node, wq.Term) and node.fieldname in ("subject", "headings", "body") and isinstance(node.text, str):
-        term = node.text
-        if len(term) >= MIN_COMPOUND_STEM and term.isalpha():
-            boost = node.boost
-            parts = [wq.Term(node.fieldname, term, boost=boost), wq.Prefix(node.fieldname, term, boost=boost * PREFIX_WEIGHT)]
-            if node.fieldname == "body" and len(term) >= MIN_TAIL_STEM:
-                parts.append(wq.Prefix("tails", term, boost=boost * TAIL_WEIGHT))
-            return wq.Or(parts)
-        return node
+        key = expansion_key(node.text, getattr(node, "surface", None))
+        if key is None:
+            return node
+        boost = node.boost
+        parts = [wq.Term(node.fieldname, node.text, boost=boost), wq.Prefix(node.fieldname, key, boost=boost * PREFIX_WEIGHT)]
+        if node.fieldname == "body" and TAILS:
+            parts.append(wq.Prefix("tails", key, boost=boost * TAIL_WEIGHT))
+        return wq.Or(parts)
     if isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
         node.text = fold(node.text)
         return node

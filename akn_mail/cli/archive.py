@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -144,7 +145,7 @@ def import_(app: App, source: Path, meeting: str | None) -> None:
     reference = parse_meeting_option(meeting) if meeting else None
     sources = importing.open_source(source)
     result = importing.ImportResult()
-    with click.progressbar(length=sources.count, label="Importing", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=sources.count, label="Importing", file=sys.stderr,
                            show_pos=True) as bar:
         for raw in sources.messages():
             importing.import_one(app.archive, raw, reference, result, document=sources.is_document)
@@ -163,6 +164,6 @@ def reindex(app: App) -> None:
         akn-mail archive reindex
     """
     count = len(app.archive.maildir)
-    with click.progressbar(length=count, label="Indexing", file=click.get_text_stream("stderr"), show_pos=True) as bar:
+    with click.progressbar(length=count, label="Indexing", file=sys.stderr, show_pos=True) as bar:
         indexed = app.archive.reindex(progress=bar.update)
     click.echo(f"Indexed {indexed} message{'s' if indexed != 1 else ''} into {app.config.index_dir}.")
