@@ -425,6 +425,7 @@ class Rotation:
         return self._entry(quarter)
 
     def _entry(self, quarter: Quarter) -> ScheduledMeeting:
+        self.anchor()  # a start, if one must be stored, is the real current quarter
         return next(entry for entry in self.schedule(1, quarter, today=quarter.first_day) if entry.kind == "regular")
 
     def _check_open(self, quarter: Quarter, verb: str) -> None:
@@ -525,6 +526,7 @@ class Rotation:
                 (str(Quarter.of(day)), day.isoformat(), member.id, place, int(counts_as_turn), note),
             )
         meeting_id = cursor.lastrowid
+        self.anchor()  # a start, if one must be stored, is the real current quarter
         return next(entry for entry in self.schedule(1, Quarter.of(day), today=day) if entry.meeting_id == meeting_id and entry.kind == "extra")
 
     def cancel_extra(self, meeting_id: int) -> None:

@@ -298,3 +298,33 @@ def test_installed_console_script_end_to_end(tmp_path):
     ]
     failed = akn("member", "leave", "Juchen")
     assert (failed.returncode, failed.stderr) == (1, 'Error: no member named "Juchen". Did you mean "Jüchen"?\n')
+
+
+def test_member_list_current_leaves_out_former_members(imported):
+    imported("member", "leave", "Kaarst", "--on", "2020-12-31")
+    everyone = imported("member", "list").stdout
+    assert any(line.startswith("Kaarst ") and "2020-12-31" in line for line in everyone.splitlines())
+    current = json.loads(imported("member", "list", "--current", "--json").stdout)["members"]
+    assert "Kaarst" not in [item["name"] for item in current] and len(current) == 9
+
+
+def test_member_remove_only_for_a_member_added_by_mistake(imported):
+    assert imported("member", "add", "Kaarst-Test").exit_code == 0
+    assert imported("member", "remove", "kaarst-test").stdout == "Removed Kaarst-Test.\n"
+    result = imported("member", "remove", "Kaarst")
+    assert (result.exit_code, error_of(result)) == (
+        1, "Error: Kaarst still has contacts; remove them first, or use 'akn-mail member leave' to keep the history."
+    )
+
+
+def test_rotation_cancel_extra_meeting(imported):
+    imported("rotation", "extra", "--date", "2027-05-20", "--host", "Neuss", "--counts-as-turn")
+    assert imported("rotation", "cancel", "1").stdout == "Cancelled extra meeting 1.\n"
+    items = json.loads(imported("rotation", "show", "--json", "--from", "2027-Q2", "--quarters", "1", "--today", "2026-11-25").stdout)
+    assert [(i["kind"], i["host"], i["status"], i["counts_as_turn"]) for i in items] == [
+        ("extra", "Neuss", "cancelled", True), ("regular", "Jüchen", "planned", False)
+    ]
+    result = imported("rotation", "cancel", "99")
+    assert (result.exit_code, error_of(result)) == (
+        1, "Error: no extra meeting with id 99; see the ids with: akn-mail rotation meetings"
+    )

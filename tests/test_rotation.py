@@ -323,3 +323,13 @@ def test_a_meeting_in_the_future_cannot_be_recorded_as_held(database):
         "akn-mail rotation plan 2027-Q1 --date 2027-03-11"
     )
     rotation.record("2027-Q1", "Grevenbroich", "2027-03-11", today=D(2027, 3, 11))
+
+
+def test_planning_ahead_does_not_move_the_start(database):
+    roster = Roster(database)
+    for name in MUNICIPALITIES:
+        roster.add_member(name)
+    rotation = Rotation(database, roster)
+    rotation.plan("2030-Q2", "2030-05-05")
+    rotation.extra("2031-01-10", "Neuss")
+    assert rotation.start()[0] == Quarter.current()
