@@ -20,6 +20,7 @@ import email.policy
 import json
 import mailbox
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -36,6 +37,7 @@ import pytest
 from conftest import free_port
 
 POSTFIX = Path("/usr/sbin/postfix")
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "postfix"
 SWAKS = shutil.which("swaks")
 LIST = "akn@lists.example"
 AUTHOR = "klimaschutz@dormagen.example"
@@ -94,7 +96,7 @@ def port_open(port: int) -> bool:
 class PrivatePostfix:
     """A throwaway Postfix: ``start()``, ``stop()``; config, queue and Maildirs under ``root``."""
 
-    def __init__(self, root: Path, smtp_port: int, lmtp_port: int):
+    def __init__(self, root: Path, smtp_port: int, lmtp_port: int, relay_port: int):
         self.root = root
         self.etc = root / "etc"
         self.queue = root / "queue"
@@ -102,6 +104,7 @@ class PrivatePostfix:
         self.maillog = root / "maillog"
         self.smtp_port = smtp_port
         self.lmtp_port = lmtp_port
+        self.relay_port = relay_port
 
     def write_config(self) -> None:
         self.root.chmod(0o755)
@@ -109,7 +112,8 @@ class PrivatePostfix:
         self.queue.mkdir()  # data_directory must not exist beforehand: postfix creates it
         self.mail.mkdir()
         os.chown(self.mail, 65534, 65534)
-        list_pattern = r"/^akn(-(bounces|owner|request)(\+.*)?)?@lists\.example$/"
+        # The deploy/postfix examples, as an operator installs them (paths and ports adjusted).
+        example = (DEPLOY / "main.cf.example").read_text(encoding="utf-8").replace("/etc/postfix/", f"{self.etc}/")
         (self.etc / "main.cf").write_text(f"""\
 compatibility_level = 3.6
 queue_directory = {self.queue}
@@ -138,14 +142,6 @@ local_transport = error:5.1.1 no local delivery here
 alias_maps =
 alias_database =
 biff = no
-# The list domain: only the list's addresses exist; they go to akn-mail over LMTP.
-relay_domains = lists.example
-relay_recipient_maps = regexp:{self.etc}/list_recipients
-transport_maps = regexp:{self.etc}/transport
-smtpd_reject_unlisted_recipient = yes
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-# akn-mail relays through here with XVERP, so each bounce names its recipient.
-smtpd_authorized_verp_clients = 127.0.0.1
 # The contacts' domains: one Maildir per address.
 virtual_mailbox_domains = {" ".join(DOMAINS)}
 virtual_mailbox_base = {self.mail}
@@ -155,13 +151,21 @@ virtual_gid_maps = static:65534
 queue_run_delay = 2s
 minimal_backoff_time = 2s
 maximal_backoff_time = 4s
-""", encoding="utf-8")
-        (self.etc / "list_recipients").write_text(f"{list_pattern} OK\n", encoding="utf-8")
-        (self.etc / "transport").write_text(
-            f"{list_pattern} lmtp:inet:127.0.0.1:{self.lmtp_port}\n"
-            f"/^{GONE.replace('.', chr(92) + '.')}$/ mailboxgone:\n",
+{example}""", encoding="utf-8")
+        (self.etc / "akn-mail-recipients.regexp").write_text(
+            (DEPLOY / "akn-mail-recipients.regexp").read_text(encoding="utf-8"), encoding="utf-8")
+        (self.etc / "akn-mail-transport.regexp").write_text(
+            (DEPLOY / "akn-mail-transport.regexp").read_text(encoding="utf-8").replace(
+                "127.0.0.1:8025", f"127.0.0.1:{self.lmtp_port}")
+            + f"/^{GONE.replace('.', chr(92) + '.')}$/ mailboxgone:\n",
             encoding="utf-8",
         )
+        # The loopback smtpd akn-mail relays through, from master.cf.example (no chroot here).
+        relay_service = re.sub(
+            r"^127\.0\.0\.1:10025(\s+inet\s+n\s+-\s+)y", rf"127.0.0.1:{self.relay_port}\g<1>n",
+            (DEPLOY / "master.cf.example").read_text(encoding="utf-8"), flags=re.MULTILINE,
+        )
+        assert f"127.0.0.1:{self.relay_port}" in relay_service
         addresses = [address for group in CONTACTS.values() for address in group] + [ADMIN]
         (self.etc / "mailboxes").write_text(
             "".join(f"{address} {address.partition('@')[2]}/{address.partition('@')[0]}/\n" for address in addresses),
@@ -194,7 +198,7 @@ scache     unix  - - n -  1 scache
 postlog    unix-dgram n - n - 1 postlogd
 virtual    unix  - n n -  - virtual
 mailboxgone unix - n n -  - pipe flags=q user=nobody argv={script}
-""", encoding="utf-8")
+{relay_service}""", encoding="utf-8")
 
     def postfix(self, *args: str) -> subprocess.CompletedProcess:
         # -c needs an absolute path, or postfix silently acts on nothing.
@@ -207,7 +211,8 @@ mailboxgone unix - n n -  - pipe flags=q user=nobody argv={script}
             result = self.postfix(step)
             if result.returncode != 0:
                 pytest.fail(f"postfix {step} failed ({result.returncode}): {result.stdout}{result.stderr}\n{self.log()}")
-        wait_for(lambda: port_open(self.smtp_port), "Postfix's smtpd on 127.0.0.1", diagnose=self.log)
+        wait_for(lambda: port_open(self.smtp_port) and port_open(self.relay_port), "Postfix's smtpd on 127.0.0.1",
+                 diagnose=self.log)
 
     def master_pid(self) -> int | None:
         try:
@@ -347,10 +352,10 @@ file = "akn-mail.log"
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
     """Postfix in front and behind, akn-mail serve in the middle; everything stopped afterwards."""
-    smtp_port, lmtp_port = free_port(), free_port()
+    smtp_port, lmtp_port, relay_port = free_port(), free_port(), free_port()
     root = Path(tempfile.mkdtemp(prefix="akn-postfix-"))
-    postfix = PrivatePostfix(root, smtp_port, lmtp_port)
-    service = AknMail(tmp_path_factory.mktemp("akn-mail"), lmtp_port, smtp_port)
+    postfix = PrivatePostfix(root, smtp_port, lmtp_port, relay_port)
+    service = AknMail(tmp_path_factory.mktemp("akn-mail"), lmtp_port, relay_port)
     try:
         postfix.start()
         service.set_up_roster()
@@ -450,7 +455,7 @@ def test_doctor_sees_postfix_as_a_working_relay(chain):
     result = service.cli("doctor", "--no-dns")
     relay = [line for line in result.stdout.splitlines() if line.startswith(("ok    relay", "FAIL  relay"))]
     assert relay == [
-        f"ok    relay      127.0.0.1:{postfix.smtp_port} accepts MAIL FROM:<akn-bounces@lists.example>, "
+        f"ok    relay      127.0.0.1:{postfix.relay_port} accepts MAIL FROM:<akn-bounces@lists.example>, "
         f"relays to {ADMIN} and offers XVERP"
     ], result.stdout
 

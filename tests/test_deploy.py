@@ -1,0 +1,96 @@
+"""The deployment files agree with the program and with each other."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from akn_mail import config as config_module
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("make_config_example", DEPLOY / "make_config_example.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(DEPLOY / name, encoding="utf-8")
+    return parser
+
+
+def test_config_example_is_up_to_date():
+    expected = load_generator().text()
+    actual = (DEPLOY / "akn-mail.toml.example").read_text(encoding="utf-8")
+    assert actual == expected, "regenerate: python deploy/make_config_example.py > deploy/akn-mail.toml.example"
+
+
+def test_config_example_loads_with_every_key(tmp_path):
+    config = config_module.load(DEPLOY / "akn-mail.toml.example", environ={})
+    assert config.ingress.protocol == "lmtp"
+    assert (config.relay.host, config.relay.port) == ("127.0.0.1", 10025)
+    assert str(config.data_dir) == "/var/lib/akn-mail"
+    parsed = tomllib.loads((DEPLOY / "akn-mail.toml.example").read_text(encoding="utf-8"))
+    assert set(parsed) == set(config_module.SECTIONS)
+
+
+def test_service_unit_is_hardened_and_matches_the_config():
+    service = unit("akn-mail.service")["Service"]
+    config = config_module.load(DEPLOY / "akn-mail.toml.example", environ={})
+    assert service["User"] == service["Group"] == "akn-mail"
+    assert service["ExecStart"] == "/opt/akn-mail/venv/bin/akn-mail --config /etc/akn-mail/akn-mail.toml serve"
+    assert service["ProtectSystem"] == "strict"
+    assert service["ReadWritePaths"] == str(config.data_dir)
+    assert service["StateDirectory"] == config.data_dir.name
+    assert service["NoNewPrivileges"] == "yes"
+    assert service["PrivateTmp"] == "yes"
+    assert service["Restart"] == "on-failure"
+    # The remind job H4 ships runs the same program on the same data directory.
+    remind = unit("akn-mail-remind.service")["Service"]
+    assert remind["ReadWritePaths"] == service["ReadWritePaths"]
+    assert remind["ExecStart"].split()[0] == service["ExecStart"].split()[0]
+
+
+def test_service_unit_verifies(tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    executable = Path(sys.executable).parent / "akn-mail"
+    text = (DEPLOY / "akn-mail.service").read_text(encoding="utf-8")
+    (tmp_path / "akn-mail.service").write_text(text.replace("/opt/akn-mail/venv/bin/akn-mail", str(executable)))
+    result = subprocess.run(["systemd-analyze", "verify", "akn-mail.service"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_postfix_examples_route_exactly_the_list_addresses_to_the_ingress_port():
+    config = config_module.load(DEPLOY / "akn-mail.toml.example", environ={})
+    transport = (DEPLOY / "postfix" / "akn-mail-transport.regexp").read_text(encoding="utf-8")
+    recipients = (DEPLOY / "postfix" / "akn-mail-recipients.regexp").read_text(encoding="utf-8")
+    [(pattern, target)] = re.findall(r"^/(.+)/\s+(\S+)$", transport, flags=re.MULTILINE)
+    [(same_pattern, ok)] = re.findall(r"^/(.+)/\s+(\S+)$", recipients, flags=re.MULTILINE)
+    assert same_pattern == pattern and ok == "OK"
+    assert target == f"lmtp:inet:{config.ingress.host}:{config.ingress.port}"
+    matches = re.compile(pattern).match
+    for address in ("akn@lists.example", "akn-bounces@lists.example",
+                    "akn-bounces+anna=dormagen.example@lists.example", "akn-owner@lists.example",
+                    "akn-request@lists.example"):
+        assert matches(address), address
+    for address in ("akn-typo@lists.example", "akn@lists.example.org", "xakn@lists.example",
+                    "akn-owner+x@lists.example", "postmaster@lists.example"):
+        assert not matches(address), address
+    master = (DEPLOY / "postfix" / "master.cf.example").read_text(encoding="utf-8")
+    assert f"{config.relay.host}:{config.relay.port} inet" in master
+    assert "smtpd_authorized_verp_clients=" in master
