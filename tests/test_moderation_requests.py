@@ -102,3 +102,25 @@ def test_mail_to_owner_is_forwarded_unchanged_to_the_admins(running):
     assert "Können wir ein Archiv bekommen?" in text(forwarded)
     [(sender_, rcpts, data)] = running.relay.sink.transactions
     assert data.endswith(original.split(b"\r\n\r\n", 1)[1])
+
+
+def test_tasks_command_lists_and_closes_unsubscribe_tasks(running):
+    from click.testing import CliRunner
+
+    from akn_mail.cli import cli
+
+    contact = "m.schaefer@juechen.example"
+    send(running.port, contact, ["akn-request@lists.example"], message(contact, "akn-request@lists.example", "unsubscribe"))
+    wait_for_message(running, ADMIN, "Aufgabe Nr. 1")
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["--config", str(running.path), "tasks", "list"])
+    assert listed.exit_code == 0
+    assert listed.output.endswith(f"unsubscribe: {contact} (contact of Jüchen)  [open]\n")
+    done = runner.invoke(cli, ["--config", str(running.path), "tasks", "done", "1"])
+    assert done.output == f"Task 1 (unsubscribe from {contact}) is done.\n"
+    assert runner.invoke(cli, ["--config", str(running.path), "tasks", "list"]).output == "No open tasks.\n"
+    again = runner.invoke(cli, ["--config", str(running.path), "tasks", "done", "1"])
+    assert again.exit_code == 1
+    assert again.output.startswith("Error: task 1 was already done on ") and again.output.endswith("; nothing to do.\n")
+    missing = runner.invoke(cli, ["--config", str(running.path), "tasks", "done", "7"])
+    assert (missing.exit_code, missing.output) == (1, "Error: no task with id 7; see 'akn-mail tasks list'.\n")

@@ -28,6 +28,7 @@ COMMANDS = {
     "archive": "akn_mail.cli.archive:archive",
     "remind": "akn_mail.cli.remind:remind",
     "templates": "akn_mail.cli.templates:templates",
+    "tasks": "akn_mail.cli.tasks:tasks",
     "doctor": "akn_mail.cli.doctor:doctor",
 }
 
