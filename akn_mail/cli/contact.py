@@ -10,6 +10,15 @@ from .app import App
 from .member import _table
 
 
+def _warn_if_no_contact(app: App, member_name: str) -> None:
+    """A member names one or two contacts; say so when one is left without any."""
+    if not app.roster.contacts(member_name):
+        click.echo(
+            f"Note: {member_name} has no contact now; add one with: akn-mail contact add EMAIL --member \"{member_name}\"",
+            err=True,
+        )
+
+
 @click.group()
 def contact() -> None:
     """Add, remove, move and list contacts; switch their delivery on or off.
@@ -48,6 +57,7 @@ def remove_contact(app: App, email: str) -> None:
     """
     removed = app.roster.remove_contact(email)
     click.echo(f"Removed {removed.email} from {removed.member_name}.")
+    _warn_if_no_contact(app, removed.member_name)
     if app.notices.farewell(removed):  # the farewell mail (templates/*/farewell.txt)
         click.echo(f"Farewell mail to {removed.email} queued.")
 
@@ -62,8 +72,10 @@ def move_contact(app: App, email: str, member_name: str) -> None:
     \b
         akn-mail contact move a.demir@grevenbroich.example --to "Jüchen"
     """
+    before = app.roster.contact(email).member_name
     moved = app.roster.move_contact(email, member_name)
     click.echo(f"Moved {moved.email} to {moved.member_name}.")
+    _warn_if_no_contact(app, before)
 
 
 @contact.command("set")

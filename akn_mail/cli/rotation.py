@@ -127,8 +127,10 @@ def skip(app: App, quarter: str, reason: str) -> None:
     \b
         akn-mail rotation skip 2027-Q2 --reason "Rathaus wird saniert"
     """
+    from ..quarter import Quarter
+
     skipped, host = app.rotation.skip(quarter, reason)
-    click.echo(f"{skipped.name} is skipped in {quarter.upper()}; {_host(host)} hosts instead.")
+    click.echo(f"{skipped.name} is skipped in {Quarter.parse(quarter)}; {_host(host)} hosts instead.")
 
 
 @rotation.command("swap", short_help="Let two quarters trade hosts.")
