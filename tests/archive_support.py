@@ -6,6 +6,7 @@ import datetime
 import email.utils
 import io
 import zipfile
+from email import policy
 from email.message import EmailMessage
 
 from akn_mail.archive.filing import Archive
@@ -52,7 +53,7 @@ def mail(subject: str, body: str = "Text.", *, sender: str = "anna@dormagen.exam
     for name, data, content_type in attachments:
         maintype, _, subtype = content_type.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return message.as_bytes()
+    return message.as_bytes(policy=policy.SMTP)  # CRLF, as on the wire
 
 
 def archive_for(config, db) -> Archive:
