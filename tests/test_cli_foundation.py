@@ -332,7 +332,7 @@ def test_rotation_cancel_extra_meeting(imported):
 
 def test_removing_the_last_contact_of_a_member_says_so(imported):
     result = imported("contact", "remove", "klima@kaarst.example")
-    assert (result.exit_code, result.stdout) == (0, "Removed klima@kaarst.example from Kaarst.\n")
+    assert result.exit_code == 0 and result.stdout.startswith("Removed klima@kaarst.example from Kaarst.\n")
     assert result.stderr == 'Note: Kaarst has no contact now; add one with: akn-mail contact add EMAIL --member "Kaarst"\n'
     result = imported("contact", "remove", "f.lorenz@neuss.example")
     assert result.stderr == ""
