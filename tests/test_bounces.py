@@ -301,3 +301,67 @@ def test_handle_bounce_takes_the_service_context(database, config):
     assert decision.reason == "bounce recorded: permanent for klima@kaarst.example"
     vacation = Context(config=config, db=database, raw=VACATION, recipients=[VERP])
     assert bounces.handle_bounce(VACATION, vacation).action == "discard"
+
+
+class RefusingRelay:
+    """An aiosmtpd relay that refuses one recipient with 550 and takes the rest."""
+
+    def __init__(self, refused: str):
+        self.refused = refused
+        self.delivered: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address.lower() == self.refused:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.delivered.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+def test_recipient_refused_by_the_relay_is_scored_from_the_delivery_queue(tmp_path, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    from akn_mail.delivery import Deliverer
+    from conftest import free_port
+
+    for name in list(__import__("os").environ):
+        if name.startswith("AKN_MAIL_"):
+            monkeypatch.delenv(name)
+    handler = RefusingRelay(CONTACT)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="relay.localhost")
+    controller.start()
+    try:
+        path = tmp_path / "akn-mail.toml"
+        path.write_text(
+            '[list]\nadmins = ["admin@rhein-kreis-neuss.example"]\n[storage]\ndata_dir = "data"\n'
+            f'[relay]\nhost = "127.0.0.1"\nport = {controller.port}\n[bounces]\nthreshold = 1.0\n',
+            encoding="utf-8",
+        )
+        config = config_module.load(path)
+        connection = db.connect(config.database_path)
+        roster = Roster(connection)
+        roster.add_member("Kaarst")
+        roster.add_contact("Kaarst", CONTACT)
+        roster.add_member("Neuss")
+        roster.add_contact("Neuss", "f.lorenz@neuss.example")
+        queue = DeliveryQueue(connection, config)
+        queue.enqueue(b"From: akn@lists.example\r\nSubject: x\r\nMessage-ID: <post-7@lists.example>\r\n\r\nbody\r\n",
+                      [CONTACT, "f.lorenz@neuss.example"], message_id="post-7@lists.example")
+        Deliverer(queue, config).deliver_due()
+        assert bounces.score_delivery_failures(connection, config, roster=roster, queue=queue) == 1
+        contact = roster.find_contact(CONTACT)
+        assert contact.delivery_enabled is False
+        assert contact.disabled_reason == (
+            "bounces: score 1 reached 1 within 14 days (last: delivery 550 5.1.1 <klima@kaarst.example>: "
+            "Recipient address rejected: User unknown)"
+        )
+        assert roster.find_contact("f.lorenz@neuss.example").delivery_enabled is True
+        # The admins' notice is queued; the next round takes it to the relay.
+        Deliverer(queue, config).deliver_due()
+        assert "admin@rhein-kreis-neuss.example" in handler.delivered
+        connection.close()
+    finally:
+        controller.stop()

@@ -43,13 +43,15 @@ LIST = "akn@lists.example"
 AUTHOR = "klimaschutz@dormagen.example"
 ADMIN = "admin@rhein-kreis-neuss.example"
 GONE = "alt@kaarst.example"  # its mailbox fails permanently: Postfix bounces to the VERP address
+UNKNOWN = "nachhaltigkeit@meerbusch.example"  # no such mailbox: Postfix refuses it at RCPT (550 5.1.1)
 CONTACTS = {
     "Dormagen": [AUTHOR],
     "Kaarst": ["klima@kaarst.example", GONE],
+    "Meerbusch": [UNKNOWN],
     "Neuss": ["f.lorenz@neuss.example", "klimaanpassung@neuss.example"],
 }
 RECEIVING = [AUTHOR, "klima@kaarst.example", "f.lorenz@neuss.example", "klimaanpassung@neuss.example"]
-DOMAINS = ["dormagen.example", "kaarst.example", "neuss.example", "rhein-kreis-neuss.example"]
+DOMAINS = ["dormagen.example", "kaarst.example", "meerbusch.example", "neuss.example", "rhein-kreis-neuss.example"]
 TIMEOUT = 60.0
 
 
@@ -166,7 +168,7 @@ maximal_backoff_time = 4s
             (DEPLOY / "master.cf.example").read_text(encoding="utf-8"), flags=re.MULTILINE,
         )
         assert f"127.0.0.1:{self.relay_port}" in relay_service
-        addresses = [address for group in CONTACTS.values() for address in group] + [ADMIN]
+        addresses = [address for group in CONTACTS.values() for address in group if address != UNKNOWN] + [ADMIN]
         (self.etc / "mailboxes").write_text(
             "".join(f"{address} {address.partition('@')[2]}/{address.partition('@')[0]}/\n" for address in addresses),
             encoding="utf-8",
@@ -448,6 +450,22 @@ def test_permanent_bounce_from_postfix_disables_the_contact_and_tells_the_admin(
     # The bounce is logged with the Message-ID of the post it is about, so grep finds it too.
     assert any(": bounce " in line and "original_message_id=<post-1@dormagen.example>" in line
                for line in service.logfile.read_text().splitlines()), service.log()
+
+
+def test_recipient_refused_by_postfix_at_delivery_counts_as_a_bounce(chain):
+    postfix, service = chain
+    send_first_post(postfix, service)
+
+    def disabled():
+        listing = service.cli("contact", "list", "--json")
+        contacts = {row["email"]: row for row in json.loads(listing.stdout)} if listing.returncode == 0 else {}
+        return contacts.get(UNKNOWN) if contacts.get(UNKNOWN, {}).get("delivery_enabled") is False else None
+
+    contact = wait_for(disabled, f"{UNKNOWN} to be disabled", diagnose=diagnose(postfix, service))
+    assert contact["disabled_reason"].startswith("bounces: score 1 reached 1 within 14 days (last: delivery 550 5.1.1")
+    assert "User unknown in virtual mailbox table" in contact["disabled_reason"]
+    wait_for(lambda: any(UNKNOWN in str(m["Subject"]) for m in postfix.messages(ADMIN)),
+             f"the admin's notice about {UNKNOWN}", diagnose=diagnose(postfix, service))
 
 
 def test_doctor_sees_postfix_as_a_working_relay(chain):
