@@ -67,15 +67,18 @@ def is_automatic(message: EmailMessage, envelope_sender: str, config: Config) ->
 
 def wants_unsubscribe(subject: str, body: str) -> bool:
     """"unsubscribe" (or abmelden, ...) as the subject or the first line of the body."""
-    cleaned = re.sub(r"^\s*((re|aw|antw|fwd?|wg)\s*:\s*)+", "", subject or "", flags=re.IGNORECASE).strip().lower()
-    if cleaned.split(" ")[0:1] and cleaned.split(" ")[0].strip(".,!:;") in UNSUBSCRIBE_WORDS:
+    cleaned = re.sub(r"^\s*((re|aw|antw|fwd?|wg)\s*:\s*)+", "", subject or "", flags=re.IGNORECASE)
+    if _first_word(cleaned) in UNSUBSCRIBE_WORDS:
         return True
     for line in (body or "").splitlines():
-        stripped = line.strip().lower()
-        if not stripped or stripped.startswith(">"):
-            continue
-        return stripped.split()[0].strip(".,!:;") in UNSUBSCRIBE_WORDS
+        if line.strip() and not line.strip().startswith(">"):
+            return _first_word(line) in UNSUBSCRIBE_WORDS
     return False
+
+
+def _first_word(text: str) -> str:
+    words = text.lower().split()
+    return words[0].strip(".,!:;") if words else ""
 
 
 class Requests:

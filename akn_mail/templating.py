@@ -247,6 +247,10 @@ class Templates:
                 problems.append(_problem(name, self.language, path, error))
             except TemplateError as error:
                 problems.append(Problem(name, self.language, str(path), 1, str(error).split(": ", 1)[-1]))
+            except UnicodeDecodeError as error:
+                problems.append(Problem(name, self.language, str(path), None, f"not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"))
+            except Exception as error:  # noqa: BLE001 - any failure of a site template is reported, not raised
+                problems.append(_problem(name, self.language, path, error))
         return problems
 
     def overrides(self) -> dict[str, Path]:
@@ -298,7 +302,7 @@ def split_subject(text: str, *, has_subject: bool, name: str) -> Rendered:
     return Rendered(subject, body + "\n")
 
 
-def _problem(name: str, language: str, path: Path, error: jinja2.TemplateError) -> Problem:
+def _problem(name: str, language: str, path: Path, error: Exception) -> Problem:
     """Locate a jinja2 error in the template file (syntax errors carry it; render errors are in the traceback)."""
     line = getattr(error, "lineno", None)
     filename = getattr(error, "filename", None) or str(path)
@@ -308,7 +312,7 @@ def _problem(name: str, language: str, path: Path, error: jinja2.TemplateError) 
             if frame.filename == str(path) or frame.filename.endswith(f"{name}.txt"):
                 line, filename = frame.lineno, frame.filename
                 break
-    message = error.message or error.__class__.__name__
+    message = getattr(error, "message", None) or f"{error.__class__.__name__}: {error}"
     if isinstance(error, jinja2.UndefinedError):
         message = f"{message} (variables of {name}: list, {', '.join(TEMPLATES[name].variables) or 'none other'})" if name in TEMPLATES else message
     return Problem(name, language, filename, line, message)

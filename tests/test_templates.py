@@ -213,3 +213,17 @@ def test_serve_refuses_to_start_with_a_broken_override(tmp_path):
         f"Error: broken template {site / 'de' / 'welcome.txt'}:3: 'nope' is undefined (variables of welcome: list, "
         "contact, member, members, next_meeting). Fix or remove the override.\n"
     )
+
+
+def test_override_that_is_not_utf8_or_fails_at_runtime_is_reported(tmp_path):
+    config = _config()
+    site = tmp_path / "site"
+    (site / "de").mkdir(parents=True)
+    (site / "de" / "farewell.txt").write_bytes("Subject: Tschüss\n\nDanke\n".encode("latin-1"))
+    (site / "de" / "bounce_disabled.txt").write_text("Subject: x\n\n{{ contact.email }} {{ 1 / 0 }}\n", encoding="utf-8")
+    config.templates.directory = str(site)
+    found = {problem.name: problem for problem in Templates(config, "de").check()}
+    assert set(found) == {"farewell", "bounce_disabled"}
+    assert "not UTF-8 text" in found["farewell"].message and "save it as UTF-8" in found["farewell"].message
+    assert found["bounce_disabled"].line == 3
+    assert found["bounce_disabled"].message == "ZeroDivisionError: division by zero"
