@@ -104,6 +104,8 @@ class Notices:
         """The next regular meeting that still lies ahead and has a host (from the rotation)."""
         today = today or dt.date.today()
         try:
+            if self.rotation.anchor(today, create=False) is None:
+                return None  # the rotation has not started; a welcome mail does not start it
             schedule = self.rotation.schedule(quarters=4, today=today)
         except Exception as error:  # a rotation that cannot be computed must not stop a welcome
             log.warning("next meeting unknown error=%s", error)

@@ -74,6 +74,10 @@ class Reminders:
     # -- what is due -----------------------------------------------------------------------
 
     def host_due(self, today: dt.date) -> list[tuple[Reminder, dict]]:
+        if self.rotation.anchor(today, create=False) is None:
+            # No rotation yet: remind never starts one (least of all for a --today in the future).
+            log.info("no host reminders: the rotation has not started (akn-mail rotation start)")
+            return []
         weeks = self.config.reminders.host_weeks_before
         lead = dt.timedelta(weeks=weeks)
         quarters = weeks // 13 + 2  # enough quarters ahead to reach today + lead

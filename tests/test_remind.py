@@ -154,3 +154,19 @@ def test_systemd_timer_runs_remind_daily(tmp_path):
     result = subprocess.run(["systemd-analyze", "verify", "akn-mail-remind.service", "akn-mail-remind.timer"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_remind_never_starts_the_rotation(tmp_path, monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("AKN_MAIL_"):
+            monkeypatch.delenv(name)
+    relay = Relay().start()
+    try:
+        setup = Setup(tmp_path, relay)
+        setup.db.execute("DELETE FROM settings")  # as after 'roster import', before any 'rotation' command
+        assert remind(setup, "--dry-run", "--today", "2030-01-02") == "No reminders due.\n"
+        assert remind(setup) == "No reminders due.\n"
+        assert setup.db.execute("SELECT count(*) FROM settings").fetchone()[0] == 0
+        setup.db.close()
+    finally:
+        relay.stop()
