@@ -124,3 +124,37 @@ def test_tasks_command_lists_and_closes_unsubscribe_tasks(running):
     assert again.output.startswith("Error: task 1 was already done on ") and again.output.endswith("; nothing to do.\n")
     missing = runner.invoke(cli, ["--config", str(running.path), "tasks", "done", "7"])
     assert (missing.exit_code, missing.output) == (1, "Error: no task with id 7; see 'akn-mail tasks list'.\n")
+
+
+@pytest.mark.parametrize("headers, envelope, reason", [
+    ("", "", "null envelope sender (a bounce or an automatic answer)"),
+    ("", "MAILER-DAEMON@mx.example", "sent by MAILER-DAEMON@mx.example"),
+    ("Auto-Submitted: auto-replied\r\n", "anna@dormagen.example", "Auto-Submitted: auto-replied"),
+    ("Precedence: bulk\r\n", "anna@dormagen.example", "Precedence: bulk"),
+    ("List-Id: AKN <akn.lists.example>\r\n", "anna@dormagen.example", "carries our own List-Id"),
+    ("X-AKN-Notice: welcome\r\n", "anna@dormagen.example", "one of our own notices came back"),
+    ("", "akn-bounces@lists.example", "sent from one of our own addresses"),
+    ("Auto-Submitted: no\r\n", "anna@dormagen.example", None),
+])
+def test_what_is_never_answered(headers, envelope, reason):
+    from email import message_from_bytes
+    from email.policy import SMTP
+
+    from akn_mail.config import Config
+    from akn_mail.requests import is_automatic
+
+    parsed = message_from_bytes(message("anna@dormagen.example", "akn-request@lists.example", "unsubscribe", extra=headers), policy=SMTP)
+    assert is_automatic(parsed, envelope, Config()) == reason
+
+
+@pytest.mark.parametrize("subject, body, wanted", [
+    ("unsubscribe", "", True),
+    ("Re: Unsubscribe", "", True),
+    ("Bitte", "Abmelden.\n", True),
+    ("Frage", "Wie kann ich mich abmelden?\n", False),
+    ("Frage", "> unsubscribe\nDanke\n", False),
+])
+def test_what_counts_as_unsubscribe(subject, body, wanted):
+    from akn_mail.requests import wants_unsubscribe
+
+    assert wants_unsubscribe(subject, body) is wanted
