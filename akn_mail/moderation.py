@@ -41,6 +41,8 @@ ACTIONS = {
     "reject": "reject", "no": "reject", "nein": "reject", "ablehnen": "reject",
     "discard": "discard", "verwerfen": "discard", "löschen": "discard",
 }
+# "Am 3. März 2027 schrieb AKN:" / "On ..., AKN wrote:" above a quote (bottom posting) is not the answer.
+_ATTRIBUTION = re.compile(r"\b(schrieb|wrote)\b.*:$", re.IGNORECASE)
 EXCERPT_LINES = 12
 EXCERPT_CHARS = 1200
 
@@ -78,7 +80,7 @@ def find_action(subject: str, body: str) -> str | None:
     """
     for line in (body or "").splitlines():
         stripped = line.strip()
-        if not stripped or stripped.startswith(">"):
+        if not stripped or stripped.startswith(">") or _ATTRIBUTION.search(stripped):
             continue
         return _action_word(stripped)
     cleaned = re.sub(r"^\s*((re|aw|antw|fwd?|wg)\s*:\s*)+", "", subject or "", flags=re.IGNORECASE)

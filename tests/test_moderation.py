@@ -154,6 +154,8 @@ def test_vacation_reply_with_the_token_is_neither_acted_on_nor_answered(running)
     ("Re: Freigabe nötig: Termin ok? (confirm abc)", "\n\n> ok\nreject\n", "reject"),
     ("Re: Freigabe nötig: Termin ok? (confirm abc)", "> quoted only", None),
     ("Re: Freigabe nötig: Termin ok? (confirm abc)", "Freigeben!", "approve"),
+    ("Re: x", "Am 3. März 2027 um 09:41 schrieb AKN <akn-request@lists.example>:\n> Eine Nachricht\n\nreject\n", "reject"),
+    ("Re: x", "On Wed, 3 Mar 2027, AKN wrote:\n> text\nok\n", "approve"),
     ("discard confirm abc", "", "discard"),
     ("Re: ok", "Danke", None),
 ])
