@@ -2,8 +2,8 @@
 
 Each check looks at one thing an operator can get wrong — the config file, the data
 directory's permissions, the database schema, the search index, site template overrides,
-the relay (does it answer, does it take our envelope sender), the list domain's DNS — and
-returns one ``Check``: ok, warn, fail or skip, a sentence on what was found, and for a
+whether ``akn-mail serve`` answers on the ingress port, the relay (does it answer, does it
+take our envelope sender), the list domain's DNS — and returns one ``Check``: ok, warn, fail or skip, a sentence on what was found, and for a
 failure a fix to try. Nothing here changes the installation: no file, directory, database
 or index is created, and the relay sees EHLO, MAIL FROM, RCPT TO and RSET, never DATA.
 
@@ -59,6 +59,7 @@ def run_checks(config: Config, *, dns: bool = True, timeout: float = 10.0, resol
     checks.append(database)
     checks.append(check_index(config, database_ok=database.status == OK))
     checks.append(check_templates(config))
+    checks.append(check_ingress(config, timeout=timeout))
     checks.append(check_relay(config, timeout=timeout))
     checks += check_dns(config, enabled=dns, resolver=resolver, timeout=timeout)
     return checks
@@ -223,6 +224,26 @@ def check_templates(config: Config) -> Check:
                      "fix or remove the override; 'akn-mail templates check' lists them all.")
     where = f" from {config.resolve(config.templates.directory)}" if config.templates.directory else ""
     return Check("templates", OK, f"all render; {len(overrides)} site override(s){where}")
+
+
+# --- ingress --------------------------------------------------------------------------------
+
+def check_ingress(config: Config, timeout: float = 10.0) -> Check:
+    """Is ``akn-mail serve`` answering where Postfix hands mail over? (A greeting and QUIT.)"""
+    ingress = config.ingress
+    where = f"{ingress.host}:{ingress.port}"
+    try:
+        with socket.create_connection((ingress.host, ingress.port), timeout=min(timeout, 5.0)) as connection:
+            connection.settimeout(min(timeout, 5.0))
+            greeting = connection.recv(512).decode("utf-8", "replace").strip()
+            connection.sendall(b"QUIT\r\n")
+    except OSError as error:
+        return Check("ingress", WARN, f"nothing answers on {where} ({_reason(error)}): mail for the list waits at "
+                     "the MTA until akn-mail serve runs.", "systemctl start akn-mail (journalctl -u akn-mail says why it stopped).")
+    if not greeting.startswith("220"):
+        return Check("ingress", FAIL, f"{where} answers, but not as a mail server: {greeting[:80]!r}.",
+                     "another program uses [ingress] port; stop it or choose another port (and change transport_maps).")
+    return Check("ingress", OK, f"{ingress.protocol.upper()} on {where}: {greeting[:80]}")
 
 
 # --- relay ----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def write_config(tmp_path, extra: str = "") -> str:
     path = tmp_path / "akn-mail.toml"
     path.write_text(
         '[list]\naddress = "akn@lists.example"\nadmins = ["admin@rhein-kreis-neuss.example"]\n'
-        '[storage]\ndata_dir = "data"\n' + extra,
+        f'[storage]\ndata_dir = "data"\n[ingress]\nport = {free_port()}\n' + extra,
         encoding="utf-8",
     )
     return str(path)
@@ -95,6 +95,8 @@ def test_fresh_installation_passes_with_warnings(tmp_path):
     assert "schema version 5 (current)" in found["database"]
     assert "(nothing archived)" in found["index"]
     assert found["templates"].startswith("ok    templates  all render; 0 site override(s)")
+    assert found["ingress"].startswith("warn  ingress    nothing answers on 127.0.0.1:")
+    assert found["ingress"].endswith("Fix: systemctl start akn-mail (journalctl -u akn-mail says why it stopped).")
     assert found["relay"].startswith("warn  relay      no relay configured")
     assert found["dns"] == "skip  dns        lists.example is under the reserved name .example; DNS checks skipped."
 
@@ -182,6 +184,35 @@ def test_broken_template_override_fails(tmp_path):
     assert line.endswith("Fix: fix or remove the override; 'akn-mail templates check' lists them all.")
 
 
+def test_ingress_answering(tmp_path, relay):
+    config = config_module.load(None, environ={"AKN_MAIL_INGRESS_PORT": str(relay.port)})
+    check = doctor.check_ingress(config)
+    assert check.line().startswith(f"ok    ingress    SMTP on 127.0.0.1:{relay.port}: 220 relay.localhost")
+
+
+def test_ingress_port_taken_by_something_else(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def greet():
+        connection, _ = listener.accept()
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        connection.close()
+
+    thread = threading.Thread(target=greet, daemon=True)
+    thread.start()
+    try:
+        config = config_module.load(None, environ={"AKN_MAIL_INGRESS_PORT": str(port)})
+        check = doctor.check_ingress(config)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert check.status == "fail"
+    assert check.detail == f"127.0.0.1:{port} answers, but not as a mail server: 'HTTP/1.1 400 Bad Request'."
+
+
 def test_relay_accepting_our_envelope_sender(tmp_path, relay):
     path = initialised(tmp_path, f'[relay]\nhost = "127.0.0.1"\nport = {relay.port}\n')
     result = run(path, "--no-dns")
@@ -223,7 +254,7 @@ def test_json_output(tmp_path):
     data = json.loads(result.output)
     assert data["ok"] is True
     assert [check["name"] for check in data["checks"]] == [
-        "config", "data dir", "database", "index", "templates", "relay", "dns"]
+        "config", "data dir", "database", "index", "templates", "ingress", "relay", "dns"]
     assert set(data["checks"][0]) == {"name", "status", "detail", "fix"}
 
 

@@ -471,6 +471,8 @@ def test_recipient_refused_by_postfix_at_delivery_counts_as_a_bounce(chain):
 def test_doctor_sees_postfix_as_a_working_relay(chain):
     postfix, service = chain
     result = service.cli("doctor", "--no-dns")
+    ingress = [line for line in result.stdout.splitlines() if line[6:].startswith("ingress")]
+    assert ingress[0].startswith(f"ok    ingress    LMTP on 127.0.0.1:{postfix.lmtp_port}: 220 "), result.stdout
     relay = [line for line in result.stdout.splitlines() if line.startswith(("ok    relay", "FAIL  relay"))]
     assert relay == [
         f"ok    relay      127.0.0.1:{postfix.relay_port} accepts MAIL FROM:<akn-bounces@lists.example>, "
