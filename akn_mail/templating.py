@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import traceback
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.headerregistry import Address, UnstructuredHeader
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 from importlib import resources
 from pathlib import Path
@@ -318,6 +319,22 @@ def _problem(name: str, language: str, path: Path, error: Exception) -> Problem:
     return Problem(name, language, filename, line, message)
 
 
+class _NoticePolicy(EmailPolicy):
+    """policy.SMTP, except that non-ASCII free-text headers (Subject, List-Id) are encoded
+    with ``email.header.Header``: the modern folder of Python 3.11 can drop the space
+    between two encoded words at a fold ("Wärmeplanung – Frist" came out as "–Frist")."""
+
+    def _fold(self, name, value, refold_binary=False):
+        text = str(value)
+        if isinstance(value, UnstructuredHeader) and not text.isascii():
+            encoded = Header(text, "utf-8", header_name=name).encode(linesep=self.linesep)
+            return f"{name}: {encoded}{self.linesep}"
+        return super()._fold(name, value, refold_binary)
+
+
+NOTICE_POLICY = _NoticePolicy(linesep="\r\n")
+
+
 def build_message(
     config: Config,
     rendered: Rendered,
@@ -334,7 +351,7 @@ def build_message(
     vacation replies away, and our List-Id lets the loop check discard anything that comes back.
     """
     recipients = [to] if isinstance(to, str) else list(to)
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=NOTICE_POLICY)
     message["From"] = Address(display_name=config.list.name, addr_spec=config.list_alias(sender_alias))
     message["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"
     message["Subject"] = rendered.subject

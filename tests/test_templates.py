@@ -114,6 +114,18 @@ def test_built_message_is_utf8_mime_and_loop_safe(language):
         assert "Schäfer" in parsed.get_content()
 
 
+@pytest.mark.parametrize("language,name,rendered", [r for r in rendered_all() if TEMPLATES[r[1]].has_subject],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_every_notice_survives_the_wire_unchanged(language, name, rendered):
+    raw = build_message(_config(), rendered, "m.schaefer@juechen.example", kind=name).as_bytes()
+    assert raw.isascii() and max(len(line) for line in raw.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(raw, policy=SMTP)
+    assert parsed["Subject"] == rendered.subject
+    assert parsed.get_content_charset() == "utf-8"
+    assert parsed.get_content().replace("\r\n", "\n") == rendered.body
+    assert parsed["X-AKN-Notice"] == name
+
+
 def test_umlauts_in_subject_are_encoded_and_decode_back():
     config = _config()
     rendered = Templates(config, "de").render("minutes_receipt", **sample_variables("minutes_receipt"))
