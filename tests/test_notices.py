@@ -193,3 +193,16 @@ def test_a_notice_that_comes_back_is_never_distributed_or_answered(setup):
     assert rows["post"]["action"] == "discard" and "List-Id" in rows["post"]["reason"]
     assert rows["request"]["action"] == "discard"
     assert setup.relay.sink.transactions == []
+
+
+def test_a_notice_survives_a_relay_outage(setup):
+    setup.relay.stop()
+    setup.cli("contact", "add", "nina.neu@kaarst.example", "--member", "Kaarst", "--name", "Nina Neu")
+    setup.deliver()  # the relay is down: deferred, not lost
+    queue = DeliveryQueue(setup.db, setup.config)
+    assert [entry["status"] for entry in queue.entries()] == ["deferred"]
+    setup.relay.start()
+    queue.retry()
+    setup.deliver()
+    assert setup.relay.sink.recipients() == ["nina.neu@kaarst.example"]
+    assert queue.entries() == []
