@@ -91,11 +91,13 @@ class BounceResult:
     kept_in: str = ""  # Maildir key when the report was kept for an admin
 
     def summary(self) -> str:
-        if not self.events:
-            return "bounce report without a recipient"
         parts = [f"{event.kind} for {event.email or 'unknown recipient'}" for event in self.events]
+        if not self.events:
+            parts.append("no recipient found")
         if self.disabled:
             parts.append("delivery disabled for " + ", ".join(self.disabled))
+        if self.kept_in:
+            parts.append(f"kept for an admin as bounces/new/{self.kept_in}")
         return "; ".join(parts)
 
 

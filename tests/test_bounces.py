@@ -146,6 +146,7 @@ def test_report_without_any_recipient_is_kept_for_an_admin(handler, config, data
     result = handler.process(sample("dumbass_01.txt"), recipients=["akn-bounces@lists.example"], now=NOW)
     assert result.events == []
     assert result.kept_in
+    assert result.summary() == f"no recipient found; kept for an admin as bounces/new/{result.kept_in}"
     assert database.execute("SELECT count(*) FROM bounce_events").fetchone()[0] == 0
     assert len(mailbox.Maildir(config.data_dir / "bounces", create=False)) == 1
 
