@@ -325,11 +325,14 @@ class _NoticePolicy(EmailPolicy):
     between two encoded words at a fold ("Wärmeplanung – Frist" came out as "–Frist")."""
 
     def _fold(self, name, value, refold_binary=False):
-        text = str(value)
-        if isinstance(value, UnstructuredHeader) and not text.isascii():
-            encoded = Header(text, "utf-8", header_name=name).encode(linesep=self.linesep)
-            return f"{name}: {encoded}{self.linesep}"
+        if isinstance(value, UnstructuredHeader) and not str(value).isascii():
+            return encode_text_header(name, str(value), self.linesep)
         return super()._fold(name, value, refold_binary)
+
+
+def encode_text_header(name: str, text: str, linesep: str = "\r\n") -> str:
+    """``Name: value`` + linesep, RFC 2047-encoded so that every space survives decoding."""
+    return f"{name}: {Header(text, 'utf-8', header_name=name).encode(linesep=linesep)}{linesep}"
 
 
 NOTICE_POLICY = _NoticePolicy(linesep="\r\n")
