@@ -33,6 +33,7 @@ from .quarter import Quarter
 log = logging.getLogger("akn_mail.reminders")
 
 MINUTES_WINDOW_DAYS = 90
+NO_CONTACT = "no contact"  # the host has no contact with delivery on: nobody to remind
 KINDS = ("host", "minutes")
 
 
@@ -47,7 +48,7 @@ class Reminder:
     member: str
     recipient: str
     name: str
-    status: str = "due"  # due | sent | would send | already sent
+    status: str = "due"  # sent | would send | already sent | no contact
     outbound_id: int | None = None
 
     def as_json(self) -> dict:
@@ -93,7 +94,11 @@ class Reminders:
             if entry.date is not None and entry.date < today:
                 continue  # the meeting is over; the minutes reminder takes it from here
             meeting = meeting_variables(entry.quarter, entry.host.name, entry.date, entry.place, entry.meeting_id)
-            for contact in self._recipients(entry.host.name):
+            contacts = self._recipients(entry.host.name)
+            if not contacts:
+                due.append((Reminder("host", entry.quarter, entry.quarter, _iso(entry.date), entry.host.name, "", "",
+                                     status=NO_CONTACT), {}))
+            for contact in contacts:
                 reminder = Reminder("host", entry.quarter, entry.quarter, _iso(entry.date), entry.host.name,
                                     contact.email, contact.name)
                 variables = dict(contact=contact_variables(contact), member=_member(entry.host), meeting=meeting,
@@ -127,7 +132,10 @@ class Reminders:
                 continue
             meeting = meeting_variables(quarter, host.name, date, row["place"], row["id"])
             member = SimpleNamespace(name=host.name, kind=host.kind)
-            for contact in self._recipients(host.name):
+            contacts = self._recipients(host.name)
+            if not contacts:
+                due.append((Reminder("minutes", key, quarter, date.isoformat(), host.name, "", "", status=NO_CONTACT), {}))
+            for contact in contacts:
                 reminder = Reminder("minutes", key, quarter, date.isoformat(), host.name, contact.email, contact.name)
                 variables = dict(contact=contact_variables(contact), member=member, meeting=meeting, days=(today - date).days)
                 due.append((reminder, variables))
@@ -157,7 +165,10 @@ class Reminders:
         today = today or dt.date.today()
         result = []
         for reminder, variables in self.host_due(today) + self.minutes_due(today):
-            if self._already_sent(reminder):
+            if reminder.status == NO_CONTACT:
+                log.warning("reminder not sent kind=%s meeting=%s member=%s reason=no-contact-with-delivery-on",
+                            reminder.kind, reminder.meeting, reminder.member)
+            elif self._already_sent(reminder):
                 reminder.status = "already sent"
             elif dry_run:
                 reminder.status = "would send"

@@ -169,3 +169,13 @@ def test_remind_never_starts_the_rotation(tmp_path, monkeypatch):
         setup.db.close()
     finally:
         relay.stop()
+
+
+def test_a_host_without_reachable_contacts_is_named(setup):
+    CliRunner().invoke(cli, ["--config", str(setup.path), "contact", "disable", "klimaschutz@dormagen.example"])
+    output = remind(setup, "--today", "2027-01-05")
+    assert output == (
+        "no contact: host of 2027-Q1 (Dormagen) -> nobody: the host has no contact with delivery on\n"
+        "0 reminder(s) queued for delivery.\n"
+    )
+    assert setup.db.execute("SELECT count(*) FROM sent_reminders").fetchone()[0] == 0

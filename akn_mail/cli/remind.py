@@ -35,7 +35,8 @@ def remind(app: App, dry_run: bool, today: str | None, as_json: bool) -> None:
         return
     for reminder in reminders:
         what = "host of" if reminder.kind == "host" else "minutes missing for"
-        click.echo(f"{reminder.status}: {what} {reminder.meeting} ({reminder.member}) -> {reminder.recipient}")
+        to = reminder.recipient or "nobody: the host has no contact with delivery on"
+        click.echo(f"{reminder.status}: {what} {reminder.meeting} ({reminder.member}) -> {to}")
     sent = sum(1 for r in reminders if r.status == "sent")
     would = sum(1 for r in reminders if r.status == "would send")
     if dry_run:
