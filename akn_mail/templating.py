@@ -234,6 +234,9 @@ class Templates:
         from .template_samples import sample_variables
 
         problems = []
+        if self.site_directory is not None and not self.site_directory.is_dir():
+            problems.append(Problem("", self.language, str(self.site_directory), None,
+                                    "[templates] directory does not exist; create it or fix the path"))
         for name, info in TEMPLATES.items():
             try:
                 path = self.source_of(name)

@@ -239,3 +239,12 @@ def test_override_that_is_not_utf8_or_fails_at_runtime_is_reported(tmp_path):
     assert "not UTF-8 text" in found["farewell"].message and "save it as UTF-8" in found["farewell"].message
     assert found["bounce_disabled"].line == 3
     assert found["bounce_disabled"].message == "ZeroDivisionError: division by zero"
+
+
+def test_a_missing_site_directory_is_reported(tmp_path):
+    config = _config()
+    config.templates.directory = str(tmp_path / "no-such-dir")
+    problems = Templates(config, "de").check()
+    assert [str(problem) for problem in problems] == [
+        f"{tmp_path / 'no-such-dir'}: [templates] directory does not exist; create it or fix the path"
+    ]
