@@ -42,7 +42,16 @@ def test_every_template_exists_in_both_languages_and_nothing_else_is_shipped():
 
 
 def test_package_ships_the_top_level_templates():
-    """akn_mail/templates is what an installed package reads; it must be the templates/ of the repo."""
+    """akn_mail/templates is what an installed package reads; it must be the templates/ of the repo.
+
+    In the repository it is a symlink to ../templates, which setuptools follows when it
+    builds a wheel (package-data ``templates/**/*``), so a non-editable install has real files.
+    """
+    import tomllib
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "templates/**/*" in pyproject["tool"]["setuptools"]["package-data"]["akn_mail"]
+    assert (REPO / "akn_mail" / "templates").resolve() == (REPO / "templates").resolve()
     shipped = shipped_directory()
     for language in LANGUAGES:
         for path in (REPO / "templates" / language).glob("*.txt"):
