@@ -3,7 +3,8 @@
 Each check looks at one thing an operator can get wrong — the config file, the data
 directory's permissions, the database schema, the search index, site template overrides,
 whether ``akn-mail serve`` answers on the ingress port, the relay (does it answer, does it
-take our envelope sender), the list domain's DNS — and returns one ``Check``: ok, warn, fail or skip, a sentence on what was found, and for a
+take our envelope sender), mail stuck in the queue, contacts whose delivery is off, the list
+domain's DNS — and returns one ``Check``: ok, warn, fail or skip, a sentence on what was found, and for a
 failure a fix to try. Nothing here changes the installation: no file, directory, database
 or index is created, and the relay sees EHLO, MAIL FROM, RCPT TO and RSET, never DATA.
 
@@ -61,6 +62,9 @@ def run_checks(config: Config, *, dns: bool = True, timeout: float = 10.0, resol
     checks.append(check_templates(config))
     checks.append(check_ingress(config, timeout=timeout))
     checks.append(check_relay(config, timeout=timeout))
+    if database.status == OK:
+        checks.append(check_queue(config))
+        checks.append(check_contacts(config))
     checks += check_dns(config, enabled=dns, resolver=resolver, timeout=timeout)
     return checks
 
@@ -166,6 +170,57 @@ def check_database(config: Config) -> Check:
         return Check("database", FAIL, f"{path} has schema version {version}, newer than this akn-mail ({latest}).",
                      "install the akn-mail version that wrote it, or restore a matching backup.")
     return Check("database", OK, f"{path}, schema version {version} (current)")
+
+
+# --- queue and contacts ---------------------------------------------------------------------
+
+STUCK_SECONDS = 3600
+
+
+def check_queue(config: Config, now: float | None = None) -> Check:
+    """Mail waiting for the relay for more than an hour, and held posts, are worth a look."""
+    import time
+
+    now = time.time() if now is None else now
+    connection = db_module.connect(config.database_path, migrate=False)
+    try:
+        counts = dict(connection.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall())
+        oldest = connection.execute(
+            "SELECT min(created_at) FROM deliveries WHERE status IN ('pending', 'deferred')").fetchone()[0]
+        held = connection.execute("SELECT count(*) FROM held WHERE status = 'held'").fetchone()[0]
+    except Exception as error:  # noqa: BLE001 - tables of an older schema
+        return Check("queue", SKIP, f"the delivery queue cannot be read: {error}.")
+    finally:
+        connection.close()
+    waiting = counts.get("pending", 0) + counts.get("deferred", 0)
+    summary = (f"{waiting} waiting ({counts.get('deferred', 0)} deferred), {counts.get('failed', 0)} failed, "
+               f"{counts.get('expired', 0)} expired, {held} held for moderation")
+    if oldest is not None and now - oldest > STUCK_SECONDS:
+        hours = (now - oldest) / 3600
+        return Check("queue", WARN, f"{summary}; the oldest has waited {hours:.1f} hours.",
+                     "see why with 'akn-mail queue list' (the relay's answer is shown) and the relay's log.")
+    return Check("queue", OK, summary)
+
+
+def check_contacts(config: Config) -> Check:
+    """Contacts whose delivery is off get no list mail: bounces or an admin switched them off."""
+    connection = db_module.connect(config.database_path, migrate=False)
+    try:
+        rows = connection.execute(
+            "SELECT email FROM contacts WHERE delivery_enabled = 0 ORDER BY lower(email)").fetchall()
+        total = connection.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    except Exception as error:  # noqa: BLE001 - tables of an older schema
+        return Check("contacts", SKIP, f"the roster cannot be read: {error}.")
+    finally:
+        connection.close()
+    if total == 0:
+        return Check("contacts", WARN, "the roster has no contacts, so posts reach nobody.",
+                     "akn-mail roster import roster.csv (or akn-mail member add / contact add).")
+    if rows:
+        addresses = ", ".join(row[0] for row in rows)
+        return Check("contacts", WARN, f"{len(rows)} of {total} contacts get no list mail (delivery off): {addresses}.",
+                     "akn-mail contact list shows why; akn-mail contact enable ADDRESS once the address works.")
+    return Check("contacts", OK, f"{total} contacts, delivery on for all")
 
 
 # --- search index ---------------------------------------------------------------------------

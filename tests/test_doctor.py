@@ -98,7 +98,36 @@ def test_fresh_installation_passes_with_warnings(tmp_path):
     assert found["ingress"].startswith("warn  ingress    nothing answers on 127.0.0.1:")
     assert found["ingress"].endswith("Fix: systemctl start akn-mail (journalctl -u akn-mail says why it stopped).")
     assert found["relay"].startswith("warn  relay      no relay configured")
+    assert found["queue"] == "ok    queue      0 waiting (0 deferred), 0 failed, 0 expired, 0 held for moderation"
+    assert found["contacts"] == ("warn  contacts   the roster has no contacts, so posts reach nobody. "
+                                 "Fix: akn-mail roster import roster.csv (or akn-mail member add / contact add).")
     assert found["dns"] == "skip  dns        lists.example is under the reserved name .example; DNS checks skipped."
+
+
+def test_mail_waiting_for_hours_and_disabled_contacts_are_warned_about(tmp_path):
+    from akn_mail.delivery import DeliveryQueue
+    from akn_mail.roster import Roster
+
+    path = initialised(tmp_path)
+    config = config_module.load(path)
+    connection = db.connect(config.database_path)
+    roster = Roster(connection)
+    roster.add_member("Kaarst")
+    roster.add_contact("Kaarst", "klima@kaarst.example")
+    roster.add_contact("Kaarst", "alt@kaarst.example")
+    roster.set_delivery("alt@kaarst.example", False, "bounces: score 5 reached 5 within 14 days")
+    DeliveryQueue(connection, config).enqueue(b"Subject: x\r\n\r\nx\r\n", ["klima@kaarst.example"], message_id="m@x")
+    connection.execute("UPDATE deliveries SET status = 'deferred', created_at = created_at - 7200")
+    connection.close()
+    found = lines(run(path, "--no-dns"))
+    assert found["queue"] == (
+        "warn  queue      1 waiting (1 deferred), 0 failed, 0 expired, 0 held for moderation; the oldest has waited "
+        "2.0 hours. Fix: see why with 'akn-mail queue list' (the relay's answer is shown) and the relay's log."
+    )
+    assert found["contacts"] == (
+        "warn  contacts   1 of 2 contacts get no list mail (delivery off): alt@kaarst.example. "
+        "Fix: akn-mail contact list shows why; akn-mail contact enable ADDRESS once the address works."
+    )
 
 
 def test_missing_data_directory_fails_with_a_fix(tmp_path):
@@ -254,7 +283,7 @@ def test_json_output(tmp_path):
     data = json.loads(result.output)
     assert data["ok"] is True
     assert [check["name"] for check in data["checks"]] == [
-        "config", "data dir", "database", "index", "templates", "ingress", "relay", "dns"]
+        "config", "data dir", "database", "index", "templates", "ingress", "relay", "queue", "contacts", "dns"]
     assert set(data["checks"][0]) == {"name", "status", "detail", "fix"}
 
 
