@@ -421,6 +421,20 @@ def test_post_reaches_every_contacts_maildir(chain):
                    for line in trail), service.log()
 
 
+def test_post_from_a_stranger_is_held_and_the_log_says_so(chain):
+    postfix, service = chain
+    message_id = "stranger-1@stadtwerke.example"
+    send_with_swaks(postfix.smtp_port, "info@stadtwerke.example", LIST, message_id, "Angebot", "Sehr geehrte Damen und Herren")
+
+    def held_line():
+        lines = service.logfile.read_text().splitlines() if service.logfile.exists() else []
+        return [line for line in lines if f"message_id=<{message_id}>" in line and ": decision " in line
+                and "action=hold" in line]
+
+    wait_for(held_line, "the held decision in the log", diagnose=diagnose(postfix, service))
+    assert postfix.message_with("klima@kaarst.example", message_id) is None
+
+
 def test_post_to_an_unknown_list_domain_address_is_refused(chain):
     postfix, _ = chain
     with smtplib.SMTP("127.0.0.1", postfix.smtp_port, local_hostname="client.localhost", timeout=30) as client:
