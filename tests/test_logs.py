@@ -67,3 +67,14 @@ def test_unknown_level_is_a_config_error():
     config = config_module.load(None, environ={"AKN_MAIL_LOGGING_LEVEL": "LOUD"})
     with pytest.raises(ConfigError, match=r"\[logging\] level must be one of DEBUG, INFO, WARNING, ERROR, not 'LOUD'."):
         logs.setup(config)
+
+
+def test_under_systemd_the_journal_stamps_the_time(monkeypatch):
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    stream = io.StringIO()
+    handler = logs.setup(config_module.load(None, environ={}), stream=stream)
+    try:
+        logs.event(logging.getLogger("akn_mail.ingress"), "accepted", message_id="j@x", size=10)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert stream.getvalue() == "INFO akn_mail.ingress: accepted message_id=<j@x> size=10\n"
