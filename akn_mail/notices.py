@@ -189,7 +189,7 @@ class Notices:
             in_reply_to=f"<{row['message_id']}>" if row["message_id"] else None,
             key=f"minutes-receipt:{row['message_id'] or archived_id}",
             sender=SimpleNamespace(name=row["from_name"], email=row["from_address"]), subject=row["subject"],
-            meeting=meeting, attachments=attachments, received=received,
+            meeting=meeting, version=row["minutes_version"], attachments=attachments, received=received,
         )
 
 

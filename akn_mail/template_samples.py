@@ -38,7 +38,7 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
         "host_reminder": dict(contact=contact, member=member, meeting=meeting, quarter_start=dt.date(2027, 4, 1)),
         "minutes_reminder": dict(contact=contact, member=member, meeting=meeting, days=14),
         "minutes_receipt": dict(
-            sender=contact, subject="[Protokoll] Sitzung 2. Quartal 2027 in Jüchen", meeting=meeting,
+            sender=contact, subject="[Protokoll] Sitzung 2. Quartal 2027 in Jüchen", meeting=meeting, version=2,
             attachments=["Protokoll_AKN_2027-05-12.pdf", "Anlage_Wärmeplanung.docx"],
             received=dt.datetime(2027, 5, 19, 14, 5, tzinfo=dt.timezone.utc),
         ),

@@ -75,7 +75,7 @@ TEMPLATES: dict[str, TemplateInfo] = {
         TemplateInfo("minutes_reminder", "to the host's contacts when the minutes of a held meeting are missing after [reminders] minutes_after_days days",
                      ("contact", "member", "meeting", "days")),
         TemplateInfo("minutes_receipt", "to the sender of minutes: which meeting they were filed under, how to correct that",
-                     ("sender", "subject", "meeting", "attachments", "received")),
+                     ("sender", "subject", "meeting", "version", "attachments", "received")),
         TemplateInfo("moderation_notice", "to the moderators when a post is held: reason, sender, subject, first lines, token",
                      ("held", "token")),
         TemplateInfo("moderation_done", "to the moderator whose reply approved, rejected or discarded a held post",

@@ -156,15 +156,31 @@ def test_minutes_receipt_goes_to_the_sender_through_the_service(setup):
         date=today.isoformat(), message_id="minutes-1@dormagen.example",
         attachments=[("Protokoll_Sitzung.txt", "Top 1: Wärmeplanung\n".encode(), "text/plain")],
     )
+    quarter = format_quarter(str(Quarter.of(today)), "de")
+    corrected = mail(  # as the receipt says: the meeting in the subject, so it replaces the first version
+        f"[Protokoll] {quarter} korrigiert", "Korrigierte Fassung.", sender="klimaschutz@dormagen.example",
+        date=today.isoformat(), message_id="minutes-2@dormagen.example",
+        attachments=[("Protokoll_Sitzung_v2.txt", "Top 1: Wärmeplanung, Top 2: Radverkehr\n".encode(), "text/plain")],
+    )
     try:
         send(service.port, "klimaschutz@dormagen.example", [setup.config.list.address], minutes)
         envelope_sender, receipt = wait_for_message(setup, "klimaschutz@dormagen.example", "Eingangsbestätigung")
+        send(service.port, "klimaschutz@dormagen.example", [setup.config.list.address], corrected)
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline and len([m for _, m in setup.received("klimaschutz@dormagen.example")
+                                                   if str(m["Subject"]).startswith("Eingangsbestätigung")]) < 2:
+            time.sleep(0.05)
     finally:
         service.stop()
+    receipts = [m for _, m in setup.received("klimaschutz@dormagen.example") if str(m["Subject"]).startswith("Eingangsbestätigung")]
+    assert len(receipts) == 2
+    second = next(m for m in receipts if m["In-Reply-To"] == "<minutes-2@dormagen.example>")
+    assert "Das ist Fassung 2 des Protokolls dieser Sitzung. Sie ersetzt die bisherige" in text(second)
+    assert "Das ist Fassung" not in text(receipt)
+    assert f"Eine korrigierte Fassung schicken Sie an akn@lists.example mit der Sitzung im Betreff, zum Beispiel „[Protokoll] {quarter} korrigiert“." in text(receipt)
     assert envelope_sender == "<>"  # an automatic answer: the null sender, so it can never loop
     assert_notice_headers(receipt)
     assert receipt["In-Reply-To"] == "<minutes-1@dormagen.example>"
-    quarter = format_quarter(str(Quarter.of(today)), "de")
     assert receipt["Subject"] == f"Eingangsbestätigung: Protokoll {quarter}"
     body = text(receipt)
     assert "Ihre Nachricht „[Protokoll] Sitzung in Dormagen“ vom" in body
