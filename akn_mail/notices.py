@@ -176,7 +176,7 @@ class Notices:
                 (row["meeting_id"],),
             ).fetchone()
             if m is not None:
-                meeting = meeting_variables(m["quarter"], m["host_name"], m["date"], m["place"], m["id"])
+                meeting = meeting_variables(m["quarter"], m["host_name"], m["date"], m["place"], m["id"], m["kind"])
         attachments = [
             a["original_name"] or a["filename"]
             for a in self.db.execute(
@@ -198,10 +198,12 @@ def contact_variables(contact: Any) -> SimpleNamespace:
                            member_name=getattr(contact, "member_name", "") or "")
 
 
-def meeting_variables(quarter: str | None, host: str | None, date: Any, place: str | None, meeting_id: int | None) -> SimpleNamespace:
+def meeting_variables(quarter: str | None, host: str | None, date: Any, place: str | None, meeting_id: int | None,
+                      kind: str = "regular") -> SimpleNamespace:
     if isinstance(date, str) and date:
         date = dt.date.fromisoformat(date[:10])
-    return SimpleNamespace(quarter=quarter or "", host=host or "", date=date or None, place=place or "", id=meeting_id)
+    return SimpleNamespace(quarter=quarter or "", host=host or "", date=date or None, place=place or "", id=meeting_id,
+                           kind=kind)
 
 
 def _parse_datetime(value: str | None) -> dt.datetime | None:

@@ -130,7 +130,7 @@ class Reminders:
                 host = self.rotation.host_for(quarter, today=today)
             if not host:
                 continue
-            meeting = meeting_variables(quarter, host.name, date, row["place"], row["id"])
+            meeting = meeting_variables(quarter, host.name, date, row["place"], row["id"], row["kind"])
             member = SimpleNamespace(name=host.name, kind=host.kind)
             contacts = self._recipients(host.name)
             if not contacts:

@@ -19,7 +19,7 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
     contact = SimpleNamespace(name="Markus Schäfer", email="m.schaefer@juechen.example")
     member = SimpleNamespace(name="Jüchen", kind="municipality")
     meeting = SimpleNamespace(quarter="2027-Q2", date=dt.date(2027, 5, 12), place="Rathaus Jüchen, Großer Sitzungssaal",
-                              host="Jüchen", id=17)
+                              host="Jüchen", id=17, kind="regular")
     held = SimpleNamespace(
         id=42,
         reason="Absender ist keine Ansprechperson eines Mitglieds" if language == "de" else "sender is not a contact of a member",
