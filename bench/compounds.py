@@ -65,7 +65,7 @@ def main() -> None:
     approaches["stem"] = run(ix, lambda text, schema: QueryParser("body", schema).parse(text))
 
     def ours(text, schema):
-        return archive_search._expand(archive_search._parser(schema, fields=("body",)).parse(text))
+        return archive_search._expand(archive_search._parser(schema, "body").parse(text))
 
     def prefix_only(text, schema):
         archive_search.TAILS = False

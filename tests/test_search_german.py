@@ -112,7 +112,7 @@ def test_filters(corpus):
 def test_snippet_marks_the_matches(corpus):
     search, ids = corpus
     hit = search.search('"kommunale Wärmeplanung"')[0]
-    assert hit.as_json()["snippet"] == "Der Kreis stellt das Wärmeplanungsgesetz vor. Die **kommunale** **Wärmeplanung** beginnt 2028"
+    assert hit.as_json()["snippet"] == "Der Kreis stellt das Wärmeplanungsgesetz vor. Die **kommunale** **Wärmeplanung** beginnt 2028."
 
 
 @pytest.mark.parametrize("query, message", [

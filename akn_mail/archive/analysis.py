@@ -46,7 +46,7 @@ MIN_KEY = 4
 KEY_FROM_STEM = 5
 # Tails: the endings of a folded word from its MIN_TAIL_START-th letter on that are at
 # least MIN_KEY letters long, for words of at least MIN_TAIL_WORD letters.
-MIN_TAIL_WORD = 7
+MIN_TAIL_WORD = 8
 MIN_TAIL_START = 2
 
 _local = threading.local()

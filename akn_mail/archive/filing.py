@@ -186,20 +186,23 @@ class Archive:
         """The index document of one archived message."""
         attachment_text = "\n\n".join(result.text for result in extractions if result.text)
         names = " ".join(part.filename for part in parsed.attachments)
-        body = "\n\n".join(text for text in (parsed.body, names, attachment_text) if text)
         headings = [*parsed.headings]
         for result in extractions:
             headings.extend(result.headings)
+        heading_text = "\n".join(headings)
         sender_words = " ".join(filter(None, [stored.from_name, stored.from_address.replace("@", " ").replace(".", " "),
                                               stored.from_address, stored.member_name]))
+        # Subject and headings twice: a word there weighs more than one in passing.
+        text = "\n\n".join(filter(None, [stored.subject, stored.subject, heading_text, heading_text, parsed.body, names,
+                                           attachment_text, stored.host or "", stored.member_name]))
         return {
             "id": str(stored.id),
             "message_id": stored.message_id,
             "date": naive_utc(datetime.datetime.fromisoformat(stored.date)),
             "subject": stored.subject,
-            "headings": "\n".join(headings),
-            "body": body,
-            "tails": "\n".join([stored.subject, *headings, body]),
+            "headings": heading_text[:2000],
+            "body": text,
+            "tails": text,
             "host": stored.host or "",
             "host_name": stored.host,
             "meeting": stored.meeting or "",

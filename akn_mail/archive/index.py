@@ -20,6 +20,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
+from whoosh.writing import NO_MERGE
 
 from .analysis import german_analyzer, tails_analyzer
 from .store import ArchiveError
@@ -28,7 +29,9 @@ LOCK_TIMEOUT = 30.0
 LOCK_DELAY = 0.05
 INDEX_NAME = "archive"
 # Stored text used for snippets (the full text is searched, not stored).
-EXCERPT_CHARS = 30_000
+EXCERPT_CHARS = 8_000
+# Segments a single-post commit may leave before it merges the small ones.
+MAX_SEGMENTS = 12
 
 
 class IndexBusy(ArchiveError):
@@ -40,22 +43,24 @@ class IndexMissing(ArchiveError):
 
 
 def make_schema() -> Schema:
+    """The fields. ``body`` holds all text (subject and headings twice, body, attachments,
+    host and sender's member), so a plain query is one field; the others serve field
+    queries (``subject:``, ``host:``, ...) and ranking."""
     german = german_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
         message_id=ID(stored=True),
         date=DATETIME(stored=True, sortable=True),
         subject=TEXT(analyzer=german, stored=True),
-        headings=TEXT(analyzer=german),
+        headings=TEXT(analyzer=german, stored=True),
         body=TEXT(analyzer=german),
         tails=TEXT(analyzer=tails_analyzer(), phrase=False),
-        host=TEXT(analyzer=german, stored=False),
+        host=TEXT(analyzer=german),
         host_name=STORED(),
         meeting=KEYWORD(lowercase=True, stored=True),
         **{"from": TEXT(analyzer=german)},
         sender=STORED(),
         minutes=BOOLEAN(stored=True),
-        current=BOOLEAN(),
         excerpt=STORED(),
     )
 
@@ -91,7 +96,9 @@ class ArchiveIndex:
     @contextmanager
     def writer(self, timeout: float = LOCK_TIMEOUT, bulk: bool = False):
         """A writer, committed at the end of the block (cancelled on error)."""
-        options = {"limitmb": 256} if bulk else {}
+        # Separate files per segment: whoosh copies a compound file's parts into memory on
+        # every open, which made opening a searcher cost milliseconds per 1,000 posts.
+        options = {"limitmb": 256, "compound": False} if bulk else {"compound": False}
         while True:
             ix = self.open()
             inode = os.stat(self.path).st_ino
@@ -116,7 +123,11 @@ class ArchiveIndex:
             writer.cancel()
             raise
         else:
-            writer.commit()
+            if bulk or len(writer.segments) >= MAX_SEGMENTS:
+                writer.commit()
+            else:
+                # Merging costs hundreds of milliseconds; a post is filed in a few without it.
+                writer.commit(mergetype=NO_MERGE)
 
     @contextmanager
     def searcher(self):

@@ -17,15 +17,14 @@ import sqlite3
 from dataclasses import dataclass
 
 from whoosh import query as wq
-from whoosh.highlight import ContextFragmenter, Formatter, get_text
-from whoosh.qparser import MultifieldPlugin, QueryParser
+from whoosh.qparser import QueryParser
 
-from .analysis import expansion_key, fold
+from .analysis import MIN_TAIL_START, WORD, expansion_key, fold, stem
 from .index import ArchiveIndex, naive_utc
 from .store import ArchiveError
 
-FIELDS = ("subject", "headings", "body", "host", "from")
-FIELD_BOOSTS = {"subject": 4.0, "headings": 2.5, "body": 1.0, "host": 1.5, "from": 0.5}
+# Plain words are looked up in "body", which holds all text (see index.make_schema).
+DEFAULT_FIELD = "body"
 QUERY_FIELDS = ("host", "from", "subject", "date", "meeting", "headings", "body")
 OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
 # Expanded compounds and prefixes count less than the word itself.
@@ -155,21 +154,19 @@ class _Parser(QueryParser):
         return result
 
 
-def _parser(schema, fields=FIELDS) -> QueryParser:
-    parser = _Parser(None, schema)
-    parser.add_plugin(MultifieldPlugin(list(fields), fieldboosts=FIELD_BOOSTS))
-    return parser
+def _parser(schema, fieldname: str = DEFAULT_FIELD) -> QueryParser:
+    return _Parser(fieldname, schema)
 
 
 def _expand(node: wq.Query) -> wq.Query:
     """Words also find compounds; prefixes are folded like the index terms."""
-    if isinstance(node, wq.Term) and node.fieldname in ("subject", "headings", "body") and isinstance(node.text, str):
+    if isinstance(node, wq.Term) and node.fieldname in ("subject", "headings", DEFAULT_FIELD) and isinstance(node.text, str):
         key = expansion_key(node.text, getattr(node, "surface", None))
         if key is None:
             return node
         boost = node.boost
         parts = [wq.Term(node.fieldname, node.text, boost=boost), wq.Prefix(node.fieldname, key, boost=boost * PREFIX_WEIGHT)]
-        if node.fieldname == "body" and TAILS:
+        if node.fieldname == DEFAULT_FIELD and TAILS:
             parts.append(wq.Prefix("tails", key, boost=boost * TAIL_WEIGHT))
         return wq.Or(parts)
     if isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
@@ -217,13 +214,89 @@ def _field_filter(schema, fieldname: str, value: str) -> wq.Query:
 
 # --- searching --------------------------------------------------------------------------
 
-class _Marker(Formatter):
-    """Marks matched words with MARK_START/MARK_END (rendered bold or ** later)."""
+class _WordMatcher:
+    """Tells which words of a text the query matched (for ranking and snippets).
 
-    between = " … "
+    Works on the query tree, not on the index, so it costs no index lookups: exact stems,
+    phrase words, prefixes of stems, and compound keys found in a word's tails.
+    """
 
-    def format_token(self, text, token, replace=False):
-        return MARK_START + get_text(text, token, replace) + MARK_END
+    def __init__(self, query: wq.Query):
+        self.stems: set[str] = set()
+        self.prefixes: set[str] = set()
+        self.tail_keys: set[str] = set()
+        self._seen: dict[str, bool] = {}
+        self._collect(query)
+
+    def _collect(self, node: wq.Query) -> None:
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.Term) and isinstance(node.text, str):
+            if node.fieldname in (DEFAULT_FIELD, "subject", "headings"):
+                self.stems.add(node.text)
+        elif isinstance(node, wq.Phrase):
+            if node.fieldname in (DEFAULT_FIELD, "subject", "headings"):
+                self.stems.update(word for word in node.words if isinstance(word, str))
+        elif isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
+            if node.fieldname == "tails":
+                self.tail_keys.add(node.text)
+            elif node.fieldname in (DEFAULT_FIELD, "subject", "headings"):
+                self.prefixes.add(node.text.rstrip("*?"))
+        for child in node.children():
+            self._collect(child)
+
+    def __bool__(self) -> bool:
+        return bool(self.stems or self.prefixes or self.tail_keys)
+
+    def matches(self, word: str) -> bool:
+        known = self._seen.get(word)
+        if known is None:
+            known = self._seen[word] = self._matches(word)
+        return known
+
+    def _matches(self, word: str) -> bool:
+        term = stem(word)
+        if term in self.stems or any(term.startswith(prefix) for prefix in self.prefixes):
+            return True
+        if self.tail_keys:
+            folded = fold(word)
+            for key in self.tail_keys:
+                position = folded.find(key, MIN_TAIL_START)
+                if position >= 0:
+                    return True
+        return False
+
+    def any_in(self, text: str) -> bool:
+        return any(self.matches(match.group(0)) for match in WORD.finditer(text))
+
+    def snippet(self, text: str, width: int = 220) -> str:
+        """The stretch of text with the most matched words, matches marked."""
+        spans = [(m.start(), m.end()) for m in WORD.finditer(text) if self.matches(m.group(0))]
+        if not spans:
+            return " ".join(text[:width].split())
+        best, best_count = spans[0][0], 0
+        for index, (start, _) in enumerate(spans):
+            count = sum(1 for other, _ in spans[index:] if other < start + width - 40)
+            if count > best_count:
+                best, best_count = start, count
+        begin = 0 if best < width - 100 or len(text) <= width else best - 40
+        if begin:
+            space = text.rfind(" ", 0, begin)
+            begin = space + 1 if space >= 0 and begin - space < 30 else begin
+        end = min(len(text), begin + width)
+        if end < len(text):
+            space = text.find(" ", end)
+            end = space if 0 <= space - end < 30 else end
+        pieces, cursor = [], begin
+        for start, stop in spans:
+            if start < begin or stop > end:
+                continue
+            pieces.append(text[cursor:start])
+            pieces.append(MARK_START + text[start:stop] + MARK_END)
+            cursor = stop
+        pieces.append(text[cursor:end])
+        snippet = " ".join("".join(pieces).split())
+        return ("… " if begin > 0 else "") + snippet + (" …" if end < len(text) else "")
 
 
 class ArchiveSearch:
@@ -232,6 +305,20 @@ class ArchiveSearch:
     def __init__(self, index: ArchiveIndex, db: sqlite3.Connection | None = None):
         self.index = index
         self.db = db
+        self._searcher = None
+
+    def _current_searcher(self):
+        """One searcher kept open across queries, renewed when a writer committed since."""
+        if self._searcher is None:
+            self._searcher = self.index.open(create=False).searcher()
+        elif not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
 
     def _superseded(self) -> list[str]:
         if self.db is None:
@@ -256,7 +343,13 @@ class ArchiveSearch:
         until: datetime.date | None = None,
         limit: int = 10,
     ) -> list[Hit]:
-        with self.index.searcher() as searcher:
+        try:
+            searcher = self._current_searcher()
+        except OSError:
+            # A merge removed files under an old searcher: start afresh once.
+            self.close()
+            searcher = self._current_searcher()
+        if True:
             schema = searcher.schema
             query = parse_query(text, schema)
             filters: list[wq.Query] = []
@@ -274,32 +367,21 @@ class ArchiveSearch:
                 query = wq.And([query, *filters])
             superseded = self._superseded()
             mask = wq.Or([wq.Term("id", value) for value in superseded]) if superseded else None
+            # A few more than asked for, so that minutes matching in subject or headings
+            # can move up from just below the cut.
             window = max(limit * 3, 30)
-            results = searcher.search(query, limit=window, terms=True, mask=mask)
-            results.fragmenter = ContextFragmenter(maxchars=220, surround=60)
-            results.formatter = _Marker()
+            results = searcher.search(query, limit=window, mask=mask)
+            matcher = _WordMatcher(query)
             ranked = []
             for rank, hit in enumerate(results):
-                fields = {field for field, _ in (hit.matched_terms() or [])}
-                heading_match = hit["minutes"] and bool(fields & {"subject", "headings"})
+                heading_match = bool(hit["minutes"]) and matcher.any_in(f"{hit['subject']}\n{hit.get('headings') or ''}")
                 ranked.append((not heading_match, -hit.score, rank, hit))
             ranked.sort(key=lambda item: item[:3])
-            hits = []
-            for _, _, _, hit in ranked[:limit]:
-                hits.append(self._hit(hit))
-            return hits
+            return [self._hit(hit, matcher) for _, _, _, hit in ranked[:limit]]
 
-    def _hit(self, hit) -> Hit:
+    def _hit(self, hit, matcher: _WordMatcher) -> Hit:
         excerpt = hit.get("excerpt") or ""
-        snippet = ""
-        if excerpt:
-            try:
-                snippet = hit.highlights("body", text=excerpt, top=2)
-            except Exception:  # a highlighting problem must not cost the result
-                snippet = ""
-        if not snippet:
-            snippet = " ".join(excerpt[:200].split())
-        snippet = " ".join(snippet.split())
+        snippet = matcher.snippet(excerpt) if matcher else " ".join(excerpt[:220].split())
         date = hit["date"].replace(tzinfo=datetime.timezone.utc).isoformat() if hit.get("date") else ""
         return Hit(
             id=int(hit["id"]),

@@ -1,0 +1,313 @@
+"""Archive benchmark: filing rate, and search latency at growing archive sizes, beside notmuch.
+
+Measures, in one run on one synthetic German corpus:
+  filing      Archive.file() per post (Maildir + fsync, SQLite, index commit), without and
+              with a PDF attachment: posts/s and ms per post (target: <= 50 ms without).
+  indexing    bulk index rate (posts/s) of akn-mail and of `notmuch new` for each stage.
+  search      latency p50/p95 of the same queries at each size (default 1,000, 10,000,
+              100,000 posts): in-process (ArchiveSearch.search, target p95 <= 20 ms at
+              100,000) and as the whole command a user types (`akn-mail search ...`),
+              beside `notmuch search` on the same Maildir (target: within 2x).
+notmuch is the Debian package; without it the notmuch columns are skipped with the reason.
+
+Run:  .venv/bin/python bench/search.py [--sizes 1000,10000,100000] [--work DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import email.utils
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from german_corpus import DOCS  # noqa: E402
+
+from akn_mail import config as config_module  # noqa: E402
+from akn_mail import db as db_module  # noqa: E402
+from akn_mail.archive.filing import Archive  # noqa: E402
+from akn_mail.archive.mime import read  # noqa: E402
+from akn_mail.archive.search import ArchiveSearch  # noqa: E402
+from akn_mail.archive.store import StoredMessage  # noqa: E402
+
+QUERIES = [
+    "Wärmeplanung",
+    "Starkregen",
+    "Förderprogramme",
+    "Waerme",
+    '"kommunale Wärmeplanung"',
+    "Radverkehr host:Kaarst",
+    "Klimaschutz AND Hitze",
+    "Stadtbaum",
+    "Wärme*",
+]
+# The same questions for notmuch (no host field there: the host's name as a word).
+NOTMUCH_QUERIES = [q.replace("host:", "") for q in QUERIES]
+
+MEMBERS = ["Dormagen", "Grevenbroich", "Jüchen", "Kaarst", "Korschenbroich", "Meerbusch", "Neuss", "Rommerskirchen"]
+EXTRA_WORDS = """Sitzung Protokoll Tagesordnung Beschluss Vorlage Termin Rückmeldung Abstimmung Klimaschutz
+Klimaschutzmanagerin Klimaanpassung Hitze Hitzeschutz Starkregen Radverkehr Radverkehrskonzept Wärmeplanung
+Wärmeplanungsgesetz Förderprogramm Förderprogramme Fördermittel Energieberatung Photovoltaik Solaranlage
+Wärmepumpe Fernwärme Nahwärmenetz Quartierskonzept Sanierung Mobilität Ladeinfrastruktur Stadtbäume
+Baumkataster Grünflächen Regenwasser Versickerung Kommunikation Öffentlichkeitsarbeit Bürgerbeteiligung
+Haushalt Stellenplan Förderantrag Frist Bericht Ergebnis Arbeitsgruppe Kreistag Rat Ausschuss""".split()
+TOPICS = sorted({word.strip(".,:;()") for text in DOCS.values() for word in text.split() if len(word) > 6} | set(EXTRA_WORDS))
+FUNCTION_WORDS = """der die das und in zu den von mit sich des auf für ist im dem nicht ein eine als auch es an
+werden aus er hat dass sie nach wird bei einer um am sind noch wie einem über einen so zum war haben nur oder
+aber vor zur bis mehr durch man sein wurde sei wir können unter soll""".split()
+
+
+def _pseudo_words(count: int, rng: random.Random) -> list[str]:
+    """German-looking content words (a real archive has tens of thousands of distinct words)."""
+    onsets = ["b", "br", "d", "f", "fl", "g", "gr", "h", "k", "kl", "l", "m", "n", "p", "pf", "r", "s", "sch", "st", "t", "tr", "w", "z"]
+    vowels = ["a", "e", "i", "o", "u", "ä", "ö", "ü", "ei", "au", "ie"]
+    codas = ["", "n", "r", "l", "s", "t", "ng", "ch", "st", "nd", "rk"]
+    words = set()
+    while len(words) < count:
+        syllables = rng.randint(2, 4)
+        word = "".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas) for _ in range(syllables))
+        words.add(word.capitalize() if rng.random() < 0.4 else word)
+    return sorted(words)
+
+
+_VOCABULARY_RNG = random.Random(3)
+CONTENT_WORDS = _pseudo_words(20_000, _VOCABULARY_RNG)
+_CONTENT_WEIGHTS = [1.0 / (rank + 1) for rank in range(len(CONTENT_WORDS))]
+_CUMULATIVE = list(__import__("itertools").accumulate(_CONTENT_WEIGHTS))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, int(round(fraction * (len(ordered) - 1)))))
+    return ordered[index]
+
+
+def make_post(number: int, rng: random.Random, pdf: bytes | None = None) -> bytes:
+    """One synthetic post: German words, Zipf-like; every 20th is minutes with TOP headings."""
+    # Half function words, half content words (Zipf), and two topics of the alliance,
+    # so a topic word is in about 3 % of the posts, as in a real list archive.
+    length = rng.randint(60, 160)
+    words = []
+    for _ in range(length):
+        if rng.random() < 0.5:
+            words.append(rng.choice(FUNCTION_WORDS))
+        else:
+            words.append(rng.choices(CONTENT_WORDS, cum_weights=_CUMULATIVE, k=1)[0])
+    topics = rng.sample(TOPICS, 2)
+    for topic in topics:
+        for _ in range(rng.randint(1, 3)):
+            words.insert(rng.randrange(len(words)), topic)
+    member = MEMBERS[(number // 20 + number) % len(MEMBERS)]
+    minutes = number % 20 == 0
+    lines = [" ".join(words[i:i + 12]) + "." for i in range(0, len(words), 12)]
+    if minutes:
+        lines = [f"TOP {n} {rng.choice(topics)}" if n % 3 == 0 else line for n, line in enumerate(lines, 1)]
+    subject = ("[Protokoll] Sitzung " if minutes else "") + " ".join([topics[0], *rng.choices(CONTENT_WORDS[:2000], k=rng.randint(1, 4))])
+    message = EmailMessage()
+    local = member.lower().replace("ü", "ue")
+    message["From"] = f"Kontakt {member} <kontakt{number % 3}@{local}.example>"
+    message["To"] = "akn@lists.example"
+    message["Subject"] = subject
+    day = datetime.datetime(2020, 1, 1, 9, tzinfo=datetime.timezone.utc) + datetime.timedelta(minutes=37 * number)
+    message["Date"] = email.utils.format_datetime(day)
+    message["Message-ID"] = f"<bench-{number}@{local}.example>"
+    message.set_content("\n".join(lines) + f"\n\nViele Grüße aus {member}\n")
+    if pdf is not None:
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename="protokoll.pdf")
+    return message.as_bytes(policy=policy.SMTP)
+
+
+def make_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for page in range(2):
+        pdf.add_page()
+        for line in list(DOCS.values())[page * 10:(page + 1) * 10]:
+            pdf.multi_cell(0, 6, line.encode("latin-1", "replace").decode("latin-1"), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def open_archive(directory: Path):
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "akn-mail.toml"
+    path.write_text('[storage]\ndata_dir = "data"\n', encoding="utf-8")
+    config = config_module.load(path, environ={})
+    connection = db_module.connect(config.database_path)
+    return path, config, connection, Archive(config, connection)
+
+
+# --- filing -------------------------------------------------------------------------------
+
+def bench_filing(work: Path, count: int, with_pdf: bool) -> dict:
+    _, _, connection, archive = open_archive(work / ("filing-pdf" if with_pdf else "filing"))
+    rng = random.Random(7)
+    pdf = make_pdf() if with_pdf else None
+    posts = [make_post(900_000 + n, rng, pdf) for n in range(count + 5)]
+    for raw in posts[:5]:  # warm-up: first index, forkserver, caches
+        archive.file(raw)
+    times = []
+    started = time.perf_counter()
+    for raw in posts[5:]:
+        t0 = time.perf_counter()
+        archive.file(raw)
+        times.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return {"posts": count, "rate": count / elapsed, "p50": percentile(times, 0.5), "p95": percentile(times, 0.95)}
+
+
+# --- bulk corpus --------------------------------------------------------------------------
+
+def bulk_add(archive: Archive, connection, first: int, count: int, rng: random.Random) -> float:
+    """Add posts first..first+count-1: Maildir files, metadata rows, one bulk index writer.
+
+    Returns the index rate in posts/s (the Maildir and SQLite part is not timed: the
+    filing benchmark above measures that path).
+    """
+    host = socket.gethostname()
+    rows, documents = [], []
+    for number in range(first, first + count):
+        raw = make_post(number, rng)
+        key = f"{1_600_000_000 + number}.M{number}P0Q{number}.{host}"
+        (archive.maildir.path / "cur" / f"{key}:2,S").write_bytes(raw)
+        rows.append((key, raw))
+    with db_module.transaction(connection):
+        for key, raw in rows:
+            parsed = read(raw)
+            cursor = connection.execute(
+                """INSERT INTO archived_messages (message_id, maildir_key, date, from_address, from_name, subject,
+                   thread_id, is_minutes, size, source, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', 1)""",
+                (parsed.message_id, key, parsed.date.isoformat(), parsed.from_address, parsed.from_name, parsed.subject,
+                 parsed.message_id, int(parsed.subject.startswith("[Protokoll]")), len(raw)),
+            )
+            member = parsed.from_address.split("@")[1].split(".")[0]
+            stored = StoredMessage(
+                id=cursor.lastrowid, message_id=parsed.message_id, maildir_key=key, date=parsed.date.isoformat(),
+                from_address=parsed.from_address, from_name=parsed.from_name, member_name=member, subject=parsed.subject,
+                in_reply_to="", references_ids="", thread_id=parsed.message_id,
+                is_minutes=parsed.subject.startswith("[Protokoll]"), meeting_id=None,
+                meeting=None, host=(parsed.from_name.replace("Kontakt ", "") if parsed.subject.startswith("[Protokoll]") else None),
+                minutes_version=None, current=True, flags=[], size=len(raw), source="import",
+            )
+            documents.append((stored, parsed))
+    started = time.perf_counter()
+    with archive.index.writer(bulk=True, timeout=60) as writer:
+        for stored, parsed in documents:
+            writer.add_document(**archive.document(stored, parsed, []))
+    return count / (time.perf_counter() - started)
+
+
+# --- search -------------------------------------------------------------------------------
+
+def bench_in_process(archive: Archive, connection, rounds: int) -> dict:
+    search = ArchiveSearch(archive.index, connection)
+    for query in QUERIES:
+        search.search(query)
+    times, hits = [], {}
+    for _ in range(rounds):
+        for query in QUERIES:
+            t0 = time.perf_counter()
+            found = search.search(query)
+            times.append((time.perf_counter() - t0) * 1000)
+            hits[query] = len(found)
+    return {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95), "hits": hits}
+
+
+def command_times(commands: list[list[str]], rounds: int, env: dict | None = None) -> dict:
+    for command in commands:
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    times = []
+    for _ in range(rounds):
+        for command in commands:
+            t0 = time.perf_counter()
+            completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            times.append((time.perf_counter() - t0) * 1000)
+            if completed.returncode != 0:
+                raise SystemExit(f"{' '.join(command)} failed: {completed.stderr.decode()[:500]}")
+    return {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95)}
+
+
+def notmuch_setup(work: Path, maildir: Path) -> Path | None:
+    if shutil.which("notmuch") is None:
+        return None
+    config = work / "notmuch-config"
+    config.write_text(
+        f"[database]\npath={work / 'notmuch-db'}\nmail_root={maildir}\n[new]\ntags=\nignore=\n"
+        "[search]\nexclude_tags=\n[maildir]\nsynchronize_flags=false\n[user]\nname=bench\nprimary_email=bench@localhost\n",
+        encoding="utf-8",
+    )
+    (work / "notmuch-db").mkdir(exist_ok=True)
+    return config
+
+
+def notmuch_new(config: Path, count: int) -> float:
+    started = time.perf_counter()
+    subprocess.run(["notmuch", f"--config={config}", "new", "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000", help="archive sizes to measure search at")
+    parser.add_argument("--work", default=None, help="working directory (default: a new temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--filing", type=int, default=200, help="posts filed one by one (without attachments)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds over the queries in-process")
+    parser.add_argument("--command-rounds", type=int, default=3, help="rounds over the queries as commands")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    work = Path(args.work or tempfile.mkdtemp(prefix="akn-bench-search-"))
+    work.mkdir(parents=True, exist_ok=True)
+    executable = shutil.which("akn-mail", path=str(Path(sys.executable).parent)) or "akn-mail"
+    print(f"akn-mail archive benchmark ({os.cpu_count()} cores), work dir {work}")
+
+    plain = bench_filing(work, args.filing, with_pdf=False)
+    with_pdf = bench_filing(work, max(20, args.filing // 5), with_pdf=True)
+    print(f"filing without attachment: {plain['rate']:.1f} posts/s, {plain['p50']:.1f} ms p50, {plain['p95']:.1f} ms p95 per post ({plain['posts']} posts)")
+    print(f"filing with a 2-page PDF:  {with_pdf['rate']:.1f} posts/s, {with_pdf['p50']:.1f} ms p50, {with_pdf['p95']:.1f} ms p95 per post ({with_pdf['posts']} posts)")
+
+    config_path, config, connection, archive = open_archive(work / "corpus")
+    notmuch_config = notmuch_setup(work, config.maildir_path)
+    if notmuch_config is None:
+        print("notmuch: skipped (the notmuch command is not installed; apt-get install notmuch)")
+    rng = random.Random(42)
+    have = 0
+    print(f"{'posts':>7} | {'index/s':>8} {'nm new/s':>9} | {'in-proc p50':>11} {'p95':>6} | {'command p50':>11} {'p95':>6} | {'notmuch p50':>11} {'p95':>6}")
+    for size in sizes:
+        index_rate = bulk_add(archive, connection, have, size - have, rng)
+        notmuch_rate = notmuch_new(notmuch_config, size - have) if notmuch_config else None
+        have = size
+        inside = bench_in_process(archive, connection, args.rounds)
+        ours = command_times([[executable, "--config", str(config_path), "search", query] for query in QUERIES], args.command_rounds)
+        theirs = None
+        if notmuch_config:
+            theirs = command_times([["notmuch", f"--config={notmuch_config}", "search", "--limit=10", query] for query in NOTMUCH_QUERIES],
+                                   args.command_rounds)
+        print(f"{size:>7} | {index_rate:>8.0f} {notmuch_rate if notmuch_rate else float('nan'):>9.0f} | "
+              f"{inside['p50']:>9.1f}ms {inside['p95']:>4.1f}ms | {ours['p50']:>9.0f}ms {ours['p95']:>4.0f}ms | "
+              + (f"{theirs['p50']:>9.0f}ms {theirs['p95']:>4.0f}ms" if theirs else "    skipped"), flush=True)
+        print(f"          hits per query (akn-mail, top 10): {inside['hits']}", flush=True)
+    connection.close()
+    if not args.keep and args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
