@@ -12,6 +12,7 @@ Superseded versions of minutes are left out (``archive show`` still has them).
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -306,11 +307,17 @@ class ArchiveSearch:
         self.index = index
         self.db = db
         self._searcher = None
+        self._inode = None
 
     def _current_searcher(self):
-        """One searcher kept open across queries, renewed when a writer committed since."""
+        """One searcher kept open across queries, renewed when a writer committed since
+        (or a reindex swapped in a new directory)."""
+        inode = os.stat(self.index.path).st_ino if self.index.path.exists() else None
+        if self._searcher is not None and inode != self._inode:
+            self.close()
         if self._searcher is None:
             self._searcher = self.index.open(create=False).searcher()
+            self._inode = inode
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
         return self._searcher
