@@ -16,8 +16,10 @@ from .app import App
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON: {ok, checks: [{name, status, detail, fix}]}.")
 @click.pass_obj
 def doctor(app: App, no_dns: bool, timeout: float, as_json: bool) -> None:
-    """Check config, data directory, database, index, templates, relay and DNS.
+    """Check the installation: config, data, service, relay, queue, DNS.
 
+    One line per check (config, data directory, database schema, search index,
+    templates, ingress, relay, queue, contacts, DNS) with a fix for each failure.
     Changes nothing. Exits with 1 if any check fails (warnings do not count), so it
     can run after an upgrade or from monitoring.
 
