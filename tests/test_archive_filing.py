@@ -7,6 +7,7 @@ import os
 import signal
 
 from akn_mail.archive.filing import Archive
+from akn_mail.archive.indexer import BackgroundIndexer
 from akn_mail.archive.search import ArchiveSearch
 from akn_mail.context import Context
 from akn_mail.message import parse
@@ -28,6 +29,7 @@ def run_step(config, db, raw: bytes, is_minutes: bool = False):
                   from_address="anna@dormagen.example", sender_contact=contact,
                   sender_member=roster.member_by_id(contact.member_id) if contact else None, is_minutes=is_minutes)
     decision = file_in_archive(parsed.message, ctx)
+    assert BackgroundIndexer.for_config(config).flush()  # the server's indexer catches up
     return decision, ctx
 
 

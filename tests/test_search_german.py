@@ -80,6 +80,12 @@ def found(search, query, **filters):
     ("Förderprogramm date:2028", {"post-foerder", "post-mention"}),
     ("Förderprogramm date:[2027-01-01 to 2027-12-31]", {"q1"}),
     ("meeting:2027-Q3", {"q3"}),
+    ("Förderprogramm date:>2027-12-31", {"post-foerder", "post-mention"}),
+    ("Förderprogramm date:<2028-02", {"q1", "post-foerder"}),
+    ("Förderprogramm date:[2028-01-15 to]", {"post-foerder", "post-mention"}),
+    ("Radverkehr OR date:2028-02", {"q4", "post-rad", "post-mention"}),
+    ('subject:"Sitzung 2027-Q4"', {"q4"}),
+    ("host:(Jüchen OR Kaarst)", {"q3", "q4"}),
 ])
 def test_german_queries(corpus, query, expected):
     search, ids = corpus
@@ -124,7 +130,8 @@ def test_snippet_marks_the_matches(corpus):
     ("ort:Jüchen", "query syntax error at column 1: unknown field 'ort:'; known fields are host:, from:, subject:, date:, meeting:, headings:, body:."),
     ("Hitze host:", "query syntax error at column 7: 'host:' needs a value right after the colon."),
     ("*regen", "query syntax error at column 1: a word cannot start with '*'; put * at the end, e.g. Wärme*."),
-    ("date:gestern", "query syntax error: cannot read 'date:gestern'; a date must look like date:2025, date:2025-03-11 or date:[2025-01-01 to 2025-06-30]."),
+    ("Hitze date:gestern", "query syntax error at column 7: cannot read the date 'gestern'; write date:2025, date:2025-03, date:2025-03-11, date:[2025-01-01 to 2025-06-30] or date:>2025-03."),
+    ("date:[2025 bis 2026]", "query syntax error at column 1: a date range looks like date:[2025-01-01 to 2025-06-30]."),
     ("   ", "the query is empty; give at least one word, e.g. akn-mail search Wärmeplanung"),
 ])
 def test_query_syntax_errors_say_where(corpus, query, message):

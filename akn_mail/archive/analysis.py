@@ -127,7 +127,9 @@ class GermanTokenizer(RegexTokenizer):
                 continue
             parts = list(PART.finditer(whole)) if "-" in whole else [match]
             pieces = [(p.group(0), match.start() + p.start() if p is not match else match.start()) for p in parts]
-            if len(parts) > 1:
+            if len(parts) > 1 and mode != "query":
+                # Indexed also joined ("Rheinkreis"); a query gives the parts, which then
+                # stay a plain phrase.
                 pieces.append((whole.replace("-", ""), match.start()))
             for index, (text, offset) in enumerate(pieces):
                 token.text = text

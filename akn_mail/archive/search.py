@@ -129,9 +129,6 @@ def check_syntax(text: str) -> None:
             following = text[match.end():match.end() + 1]
             if not value and following not in ('"', "("):
                 raise QuerySyntaxError(f"query syntax error at column {column}: '{name}:' needs a value right after the colon.")
-            if not value and following == '"':
-                in_quote = match.end() + 1
-                # the quote token comes next; treat it as opened here
         if token.startswith("*") or re.match(r"^\w+:\*", token):
             raise QuerySyntaxError(f"query syntax error at column {column}: a word cannot start with '*'; put * at the end, e.g. Wärme*.")
         previous = "operand"
@@ -184,26 +181,81 @@ def _expand(node: wq.Query) -> wq.Query:
     return node
 
 
-def _has_error(node: wq.Query) -> bool:
-    if isinstance(node, wq.qcore._NullQuery) or type(node).__name__ == "ErrorQuery":
-        return True
-    return any(_has_error(child) for child in node.children())
+_DATE_CLAUSE = re.compile(r"date:(\[[^\]]*\]|[<>]=?[^\s()]*|[^\s()]*)")
+_DATE_VALUE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_DATE_HELP = "write date:2025, date:2025-03, date:2025-03-11, date:[2025-01-01 to 2025-06-30] or date:>2025-03"
+
+
+def _period(value: str, column: int) -> tuple[datetime.datetime, datetime.datetime]:
+    """The first and last moment of a year, month or day written as 2025, 2025-03, 2025-03-11."""
+    match = _DATE_VALUE.match(value.strip())
+    try:
+        if not match:
+            raise ValueError
+        year, month, day = int(match.group(1)), match.group(2), match.group(3)
+        if day:
+            first = datetime.datetime(year, int(month), int(day))
+            following = first + datetime.timedelta(days=1)
+        elif month:
+            first = datetime.datetime(year, int(month), 1)
+            following = datetime.datetime(year + (first.month == 12), first.month % 12 + 1, 1)
+        else:
+            first, following = datetime.datetime(year, 1, 1), datetime.datetime(year + 1, 1, 1)
+    except (ValueError, OverflowError):
+        raise QuerySyntaxError(f"query syntax error at column {column}: cannot read the date {value.strip()!r}; {_DATE_HELP}.") from None
+    return first, following - datetime.timedelta(microseconds=1)
+
+
+def _date_range(clause: str, column: int) -> wq.Query:
+    """date:... as a DateRange on the stored (UTC) date."""
+    if clause.startswith("["):
+        parts = re.split(r"\s+(?:to|TO)(?:\s+|$)", clause[1:-1].strip(), maxsplit=1) if clause.endswith("]") else []
+        if len(parts) != 2:
+            raise QuerySyntaxError(f"query syntax error at column {column}: a date range looks like date:[2025-01-01 to 2025-06-30].")
+        start = _period(parts[0], column)[0] if parts[0].strip() else None
+        end = _period(parts[1], column)[1] if parts[1].strip() else None
+        return wq.DateRange("date", start, end)
+    for operator in (">=", "<=", ">", "<"):
+        if clause.startswith(operator):
+            first, last = _period(clause[len(operator):], column)
+            tick = datetime.timedelta(microseconds=1)
+            return {
+                ">=": wq.DateRange("date", first, None),
+                ">": wq.DateRange("date", last + tick, None),
+                "<=": wq.DateRange("date", None, last),
+                "<": wq.DateRange("date", None, first - tick),
+            }[operator]
+    first, last = _period(clause, column)
+    return wq.DateRange("date", first, last)
+
+
+def _replace_placeholders(node: wq.Query, ranges: dict) -> wq.Query:
+    if isinstance(node, wq.Term) and node.text in ranges:
+        return ranges[node.text]
+    if isinstance(node, wq.compound.CompoundQuery):
+        node.subqueries = [_replace_placeholders(sub, ranges) for sub in node.subqueries]
+    elif isinstance(node, wq.Not):
+        node.query = _replace_placeholders(node.query, ranges)
+    elif hasattr(node, "child") and isinstance(node.child, wq.Query):
+        node.child = _replace_placeholders(node.child, ranges)
+    return node
 
 
 def parse_query(text: str, schema) -> wq.Query:
     check_syntax(text)
-    parser = _parser(schema)
-    if "date:" in text:
-        # Imported only when needed: its many regular expressions cost ~30 ms per command.
-        from whoosh.qparser.dateparse import DateParserPlugin
+    # date: clauses are read here (whoosh's date parser misreads open ranges) and put back
+    # into the parsed tree where they stood, so "A OR date:2025" keeps its meaning.
+    ranges: dict = {}
 
-        parser.add_plugin(DateParserPlugin(free=False))
-    parsed = parser.parse(text)
-    if _has_error(parsed):
-        raise QuerySyntaxError(
-            f"query syntax error: cannot read {text!r}; a date must look like date:2025, date:2025-03-11 "
-            "or date:[2025-01-01 to 2025-06-30]."
-        )
+    def placeholder(match: re.Match) -> str:
+        word = "akndateplaceholder" + "abcdefghijklmnopqrstuvwxyz"[len(ranges) % 26] * (1 + len(ranges) // 26)
+        ranges[stem(word)] = _date_range(match.group(1), match.start() + 1)
+        return word
+
+    text = _DATE_CLAUSE.sub(placeholder, text)
+    parsed = _parser(schema).parse(text)
+    if ranges:
+        parsed = _replace_placeholders(parsed, ranges)
     return _expand(parsed)
 
 

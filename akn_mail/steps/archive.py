@@ -1,9 +1,10 @@
 """Archive step: file every post (and minutes) in the archive.
 
 Receives every post that passed the loop, sender and duplicate checks, with
-``ctx.is_minutes`` set by ``detect_minutes``. Files the original bytes in the Maildir,
-the metadata in SQLite and the text in the search index (``akn_mail.archive.filing``),
-links minutes to their meeting, and sends the host a receipt for minutes. Filing is
+``ctx.is_minutes`` set by ``detect_minutes``. Files the original bytes in the Maildir and
+the metadata in SQLite (``akn_mail.archive.filing``), links minutes to their meeting, wakes
+the background indexer (``akn_mail.archive.indexer``) that adds the text to the search
+index moments later, and sends the host a receipt for minutes. Filing is
 idempotent by Message-ID, so a re-run after a crash files nothing twice. Always goes on
 to the next step: archiving never stops a post from being distributed; a failure to
 store raises, so the spool entry is kept and retried.
@@ -22,14 +23,17 @@ log = logging.getLogger("akn_mail.archive")
 def file_in_archive(message: EmailMessage, ctx: Context) -> Decision:
     """File the post; minutes are linked to their meeting and acknowledged to the sender."""
     from ..archive.filing import Archive
+    from ..archive.indexer import BackgroundIndexer
 
     archive = Archive(ctx.config, ctx.db, roster=ctx.roster)
-    filed = archive.file(ctx.raw, is_minutes=ctx.is_minutes, member=ctx.sender_member, received=ctx.now)
+    filed = archive.file(ctx.raw, is_minutes=ctx.is_minutes, member=ctx.sender_member, received=ctx.now, index=False)
     ctx.archive_id = filed.message.id
+    if not filed.duplicate:
+        BackgroundIndexer.for_config(ctx.config).notify()
     log.info(
-        "archived message_id=<%s> id=%s minutes=%s meeting=%s flags=%s duplicate=%s indexed=%s",
+        "archived message_id=<%s> id=%s minutes=%s meeting=%s flags=%s duplicate=%s",
         filed.message.message_id, filed.message.id, filed.message.is_minutes, filed.message.meeting,
-        ",".join(filed.message.flags), filed.duplicate, filed.indexed,
+        ",".join(filed.message.flags), filed.duplicate,
     )
     if filed.message.is_minutes and not filed.duplicate:
         try:

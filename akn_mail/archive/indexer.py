@@ -1,0 +1,85 @@
+"""Indexing posts in the background of the server, right after they are filed.
+
+Filing a post (Maildir + SQLite) takes milliseconds; adding it to the Whoosh index and
+committing takes longer and, every dozen commits, a merge of small segments takes
+hundreds of milliseconds. So the pipeline's archive step files the post, marks it
+unindexed and wakes this thread, which indexes every unindexed post in one batch with its
+own database connection. Searches see a post well within a second of its arrival. A busy
+index (a running ``archive reindex``) is retried; posts left unindexed at a shutdown are
+indexed when the next server starts (or by ``archive reindex``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger("akn_mail.archive")
+
+# Wait this long after a wake-up so that posts arriving together are indexed together.
+BATCH_DELAY = 0.1
+RETRY_SECONDS = 5.0
+
+_indexers: dict[Path, "BackgroundIndexer"] = {}
+_indexers_lock = threading.Lock()
+
+
+class BackgroundIndexer:
+    """One thread per process and index directory."""
+
+    def __init__(self, config):
+        self.config = config
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="akn-archive-indexer", daemon=True)
+        self.wake.set()  # catch up with posts left unindexed by an earlier run
+        self.thread.start()
+
+    @classmethod
+    def for_config(cls, config) -> "BackgroundIndexer":
+        key = Path(config.index_dir).resolve()
+        with _indexers_lock:
+            indexer = _indexers.get(key)
+            if indexer is None or not indexer.thread.is_alive():
+                indexer = _indexers[key] = cls(config)
+            return indexer
+
+    def notify(self) -> None:
+        self.idle.clear()
+        self.wake.set()
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until every post filed before this call is indexed (tests, shutdown)."""
+        self.notify()
+        return self.idle.wait(timeout)
+
+    def _run(self) -> None:
+        from .. import db as db_module
+        from .filing import Archive
+
+        while True:
+            self.wake.wait()
+            time.sleep(BATCH_DELAY)
+            self.wake.clear()
+            if not Path(self.config.database_path).exists():
+                self.idle.set()
+                continue  # nothing filed yet (or the data directory is gone)
+            try:
+                connection = db_module.connect(self.config.database_path)
+                try:
+                    done = Archive(self.config, connection).index_pending(timeout=30.0)
+                    pending = connection.execute("SELECT count(*) FROM archived_messages WHERE indexed = 0").fetchone()[0]
+                finally:
+                    connection.close()
+            except Exception:
+                log.exception("background indexing failed; retrying in %s s", RETRY_SECONDS)
+                done, pending = False, 1
+            if not done:
+                time.sleep(RETRY_SECONDS)
+                self.wake.set()
+            elif pending:
+                self.wake.set()
+            elif not self.wake.is_set():
+                self.idle.set()
