@@ -70,6 +70,7 @@ class Processor:
         self.resolver = resolver
         self.inbox: queue_module.Queue = queue_module.Queue()
         self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
         self.processed = 0
 
     # --- feeding -------------------------------------------------------------------
@@ -94,8 +95,9 @@ class Processor:
         self.thread = threading.Thread(target=self._run, name="akn-process", daemon=True)
         self.thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
         """Finish the entry in hand; what is still queued stays in the spool for the next start."""
+        self.stopping.set()
         self.inbox.put(None)
         if self.thread is not None:
             self.thread.join(timeout)
@@ -111,7 +113,7 @@ class Processor:
                 self.process_segment(item)
 
     def _run(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             item = self.inbox.get()
             if item is None:
                 return
@@ -121,6 +123,8 @@ class Processor:
     def process_segment(self, entries: list[Entry]) -> None:
         complete = True
         for entry in entries:
+            if self.stopping.is_set():
+                return  # the segment stays in the spool; the next start finishes it
             try:
                 self.process(entry)
             except Exception:

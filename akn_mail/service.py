@@ -1,10 +1,13 @@
-"""``akn-mail serve``: the SMTP/LMTP ingress and the delivery worker in one process.
+"""``akn-mail serve``: the SMTP/LMTP ingress and the delivery worker.
 
-The asyncio loop runs the ingress (aiosmtpd protocol on ``[ingress] host:port``) and the
-spool's group committer. Two threads do the blocking work, each with its own SQLite
-connection: the processor (spool -> pipeline -> queue) and the deliverer (queue ->
-relay or outbox). Start-up first queues every spool segment a crash left behind, so
-nothing answered with 250 is lost.
+The serving process runs only the edge: an asyncio loop with the ingress (aiosmtpd on
+``[ingress] host:port``) and the spool's group committer. A worker process (started by
+it, stopped with it) does the CPU-heavy work in two threads, each with its own SQLite
+connection: the processor (spool -> pipeline -> queue) and the deliverer (queue -> relay
+or outbox). Keeping them apart means parsing and indexing never slow down the SMTP
+sessions (one Python process would share one GIL). The worker first processes every spool
+segment a crash left behind, so nothing answered with 250 is lost; afterwards the edge
+announces each new durable segment through a pipe.
 
 Stopping (SIGTERM, Ctrl-C, ``stop()``): stop listening, let sessions finish their current
 spool write, let the processor finish the entry in hand (the rest stays in the spool), let
@@ -15,9 +18,13 @@ attempted stay due in the queue. Everything resumes on the next start.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import multiprocessing
+import os
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 from . import db as db_module
@@ -25,9 +32,11 @@ from .config import Config
 from .delivery import Deliverer, DeliveryQueue
 from .ingress import IngressHandler, server_factory
 from .processor import Processor
-from .spool import GroupCommitter, Spool
+from .spool import GroupCommitter, Spool, SpoolError
 
 log = logging.getLogger("akn_mail.service")
+
+WORKER_NICENESS = 5
 
 
 class DeliveryWorker:
@@ -84,40 +93,54 @@ class DeliveryWorker:
 
 
 class Service:
-    """Ingress + processor + deliverer; ``await start()``, ``await stop()``."""
+    """Ingress (this process) + worker process (processor, deliverer); ``await start()``, ``await stop()``."""
 
-    def __init__(self, config: Config, *, resolver: Any = None):
+    def __init__(self, config: Config, *, resolver: Any = None, setup_logging: bool = False):
         self.config = config
         self.resolver = resolver
-        self.wakeup = threading.Event()
+        self.setup_logging = setup_logging
         self.spool = Spool(config.spool_dir)
         self.server: asyncio.AbstractServer | None = None
-        self.processor: Processor | None = None
-        self.worker: DeliveryWorker | None = None
         self.committer: GroupCommitter | None = None
+        self.worker: multiprocessing.process.BaseProcess | None = None
+        self.channel = None
         self.port: int | None = None
 
     async def start(self) -> None:
         config = self.config
-        db_module.connect(config.database_path).close()  # migrate once, before the threads open theirs
-        self.processor = Processor(config, self.spool, wakeup=self.wakeup, resolver=self.resolver)
-        recovered = self.processor.recover()
-        if recovered:
-            log.info("spool recovery segments=%d", recovered)
-        self.processor.start()
-        self.worker = DeliveryWorker(config, self.wakeup)
-        self.worker.start()
-        self.committer = GroupCommitter(self.spool, on_written=self.processor.submit)
+        db_module.connect(config.database_path).close()  # migrate once, before the worker opens its own
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._start_worker)
+        self.committer = GroupCommitter(self.spool, on_written=self._hand_over)
         self.committer.start()
         handler = IngressHandler(config, self.committer, lmtp=config.ingress.protocol == "lmtp")
-        loop = asyncio.get_running_loop()
         self.server = await loop.create_server(server_factory(config, handler), config.ingress.host, config.ingress.port)
         self.port = self.server.sockets[0].getsockname()[1]
         log.info(
             "serving protocol=%s address=%s:%s list=%s",
             config.ingress.protocol.upper(), config.ingress.host, self.port, config.list.address,
         )
-        log.info("%s", self.worker.deliverer.describe())
+        log.info("%s", Deliverer.describe_config(config))
+
+    def _start_worker(self) -> None:
+        # "spawn": a fresh interpreter, not a fork of a process that has threads.
+        context = multiprocessing.get_context("spawn")
+        self.channel, child = context.Pipe()
+        self.worker = context.Process(
+            target=run_worker, args=(self.config, child, self.resolver, self.setup_logging),
+            name="akn-mail-worker", daemon=False,
+        )
+        self.worker.start()
+        child.close()
+        # Wait until the worker has taken over the spool left behind (crash recovery), so
+        # segments written from now on are only ever announced through the channel.
+        if not self.channel.poll(120) or self.channel.recv() != "ready":
+            raise RuntimeError("the akn-mail worker process did not start")
+
+    def _hand_over(self, entries: list) -> None:
+        """A segment is durable: tell the worker its name (the worker reads it from disk)."""
+        if entries and self.channel is not None:
+            self.channel.send(entries[0].segment)
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -129,12 +152,21 @@ class Service:
         if self.committer is not None:
             await asyncio.sleep(0)  # let a write in flight answer its sessions
             await self.committer.stop()
-        loop = asyncio.get_running_loop()
-        if self.processor is not None:
-            await loop.run_in_executor(None, self.processor.stop)
         if self.worker is not None:
-            await loop.run_in_executor(None, self.worker.stop)
+            await asyncio.get_running_loop().run_in_executor(None, self._stop_worker)
         log.info("stopped")
+
+    def _stop_worker(self) -> None:
+        try:
+            self.channel.send(None)
+        except (OSError, ValueError):
+            pass
+        self.worker.join(120)
+        if self.worker.is_alive():  # pragma: no cover - a stuck relay connection beyond every timeout
+            log.error("worker did not stop in time; terminating it (undelivered mail stays queued)")
+            self.worker.terminate()
+            self.worker.join(10)
+        self.channel.close()
 
     async def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then stop cleanly."""
@@ -149,6 +181,78 @@ class Service:
         await stop.wait()
         log.info("stopping on signal")
         await self.stop()
+
+
+class _Stop(Exception):
+    """Raised by the worker's signal handler to leave its blocking read."""
+
+
+def _die_with_parent() -> None:
+    """Linux: if the serving process is killed (kill -9), the worker goes too."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pipe's end-of-file stops the worker
+        pass
+
+
+def run_worker(config: Config, channel, resolver: Any = None, setup_logging: bool = False) -> None:
+    """The worker process: spool segments -> pipeline -> queue -> relay.
+
+    It runs the CPU-heavy part (parsing, archiving, indexing, sending) apart from the SMTP
+    edge, so that the edge's event loop never waits for the GIL. An exclusive lock on
+    ``<data_dir>/worker.lock`` makes sure that only one worker ever processes a data
+    directory (a new one waits for an old one to finish its last transaction).
+    """
+    _die_with_parent()
+    # The edge answers SMTP sessions; the worker catches up behind the durable spool. Under
+    # CPU pressure the edge goes first, so bursts are absorbed instead of slowed down.
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
+    if setup_logging:
+        from . import logs
+
+        logs.setup(config)
+
+    def stop(signum, frame):
+        raise _Stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which tells us
+    lock = open(Path(config.data_dir) / "worker.lock", "a+")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    wakeup = threading.Event()
+    spool = Spool(config.spool_dir)
+    processor = Processor(config, spool, wakeup=wakeup, resolver=resolver)
+    recovered = processor.recover()
+    if recovered:
+        log.info("spool recovery segments=%d", recovered)
+    processor.start()
+    deliveries = DeliveryWorker(config, wakeup)
+    deliveries.start()
+    channel.send("ready")
+    try:
+        while True:
+            try:
+                name = channel.recv()
+            except EOFError:  # the serving process is gone
+                break
+            if name is None:
+                break
+            try:
+                processor.submit(spool.read(name))
+            except FileNotFoundError:  # already processed (found by recovery)
+                continue
+            except SpoolError as error:
+                log.error("%s", error)
+    except _Stop:
+        pass
+    processor.stop()
+    deliveries.stop()
+    lock.close()
 
 
 class ThreadedService:

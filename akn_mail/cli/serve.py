@@ -34,7 +34,7 @@ def serve(app: App, port: int | None, host: str | None) -> None:
         config.ingress.port = port
     if host is not None:
         config.ingress.host = host
-    service = Service(config)
+    service = Service(config, setup_logging=True)
     click.echo(
         f"akn-mail: {config.ingress.protocol.upper()} for {config.list.address} on "
         f"{config.ingress.host}:{config.ingress.port}; data in {config.data_dir}", err=True,
