@@ -253,3 +253,37 @@ def test_sigterm_stops_cleanly_and_says_where_mail_goes(tmp_path, config):
     outbox = tmp_path / "data" / "outbox"
     assert f"no relay configured ([relay] host is empty); outbound mail is written to the Maildir {outbox}" in output
     assert "stopped" in output
+
+
+def test_pipelined_transactions_keep_per_recipient_results(config, database):
+    """A relay offering PIPELINING gets MAIL/RCPT/DATA in one write; refusals stay per recipient."""
+    from aiosmtpd.controller import Controller
+
+    from service_support import Sink
+
+    class PipeliningSink(Sink):
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            session.host_name = hostname
+            return responses[:-1] + ["250-PIPELINING", responses[-1]]
+
+    sink = PipeliningSink()
+    sink.refuse["gone@kaarst.example"] = "550 5.1.1 <gone@kaarst.example>: user unknown"
+    sink.refuse["later@kaarst.example"] = "451 4.3.0 try later"
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), server_hostname="relay.localhost")
+    controller.start()
+    try:
+        config.relay.host, config.relay.port = "127.0.0.1", controller.port
+        config.delivery.verp = "off"
+        config.delivery.connections = 1
+        queue = queue_with(config, database, ["anna@dormagen.example", "gone@kaarst.example", "later@kaarst.example",
+                                              "bob@kaarst.example"])
+        Deliverer(queue, config).deliver_due()
+    finally:
+        controller.stop()
+    assert sink.transactions[0][1] == ["anna@dormagen.example", "bob@kaarst.example"]
+    assert sink.transactions[0][2] == post()  # the message arrives byte for byte
+    statuses = {entry["to"]: (entry["status"], entry["last_code"]) for entry in queue.entries(include_sent=True)}
+    assert statuses == {
+        "anna@dormagen.example": ("sent", 250), "bob@kaarst.example": ("sent", 250),
+        "gone@kaarst.example": ("failed", 550), "later@kaarst.example": ("deferred", 451),
+    }
