@@ -22,8 +22,10 @@ import fcntl
 import logging
 import multiprocessing
 import os
+import queue as queue_module
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +125,13 @@ class Service:
         log.info("%s", Deliverer.describe_config(config))
 
     def _start_worker(self) -> None:
+        self._spawn_worker()
+        self._announcements: queue_module.SimpleQueue = queue_module.SimpleQueue()
+        self._stopping = threading.Event()
+        self._messenger = threading.Thread(target=self._announce, name="akn-announce", daemon=True)
+        self._messenger.start()
+
+    def _spawn_worker(self) -> None:
         # "spawn": a fresh interpreter, not a fork of a process that has threads.
         context = multiprocessing.get_context("spawn")
         self.channel, child = context.Pipe()
@@ -138,9 +147,36 @@ class Service:
             raise RuntimeError("the akn-mail worker process did not start")
 
     def _hand_over(self, entries: list) -> None:
-        """A segment is durable: tell the worker its name (the worker reads it from disk)."""
-        if entries and self.channel is not None:
-            self.channel.send(entries[0].segment)
+        """A segment is durable: have the worker told its name (it reads it from disk).
+
+        Called in the event loop; the pipe write happens in the announcing thread, so a
+        busy worker can never block the SMTP sessions.
+        """
+        if entries:
+            self._announcements.put(entries[0].segment)
+
+    def _announce(self) -> None:
+        """Send segment names to the worker; restart the worker if it died."""
+        while not self._stopping.is_set():
+            try:
+                name = self._announcements.get(timeout=1.0)
+            except queue_module.Empty:
+                name = None
+            if not self.worker.is_alive() and not self._stopping.is_set():
+                log.error("worker process exited (code %s); starting a new one, which takes over the spool",
+                          self.worker.exitcode)
+                self.channel.close()
+                time.sleep(1.0)
+                try:
+                    self._spawn_worker()  # its recovery finds every segment, also this one
+                except Exception:
+                    log.exception("starting the worker failed; mail stays in the spool")
+                continue
+            if name is not None:
+                try:
+                    self.channel.send(name)
+                except (OSError, ValueError):
+                    pass  # the worker is gone; the next round restarts it and it recovers the spool
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -157,6 +193,18 @@ class Service:
         log.info("stopped")
 
     def _stop_worker(self) -> None:
+        # Announce what is still waiting, then tell the worker to stop.
+        self._stopping.set()
+        self._messenger.join(5)
+        while True:
+            try:
+                name = self._announcements.get_nowait()
+            except queue_module.Empty:
+                break
+            try:
+                self.channel.send(name)
+            except (OSError, ValueError):
+                break
         try:
             self.channel.send(None)
         except (OSError, ValueError):

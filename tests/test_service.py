@@ -195,3 +195,15 @@ def test_no_relay_writes_the_outbox_maildir(config, contacts):
         assert headers["Return-Path"] == f"<akn-bounces+{headers['X-Original-To'].replace('@', '=')}@lists.example>"
         assert headers["Subject"] == "[AKN] Treffen im Mai"
     assert sorted(recipients) == sorted(contacts)
+
+
+def test_a_dead_worker_is_replaced_and_nothing_is_lost(service, relay, contacts):
+    import os
+    import signal
+
+    old = service.service.worker
+    os.kill(old.pid, signal.SIGKILL)
+    old.join(WAIT)
+    send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], post())
+    assert sorted(relay.sink.wait_for(len(contacts))) == sorted(contacts)
+    assert service.service.worker.pid != old.pid
