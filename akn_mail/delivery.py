@@ -317,7 +317,8 @@ class RelayTransport:
                 if password is None:
                     smtp.close()
                     raise TransportError(
-                        f"[relay] username is set but the environment variable {relay.password_env} is not"
+                        f"[relay] username is set but the environment variable {relay.password_env} is not; "
+                        "put the relay password there"
                     )
                 smtp.login(relay.username, password)
         except (OSError, smtplib.SMTPException) as error:

@@ -287,3 +287,40 @@ def test_pipelined_transactions_keep_per_recipient_results(config, database):
         "anna@dormagen.example": ("sent", 250), "bob@kaarst.example": ("sent", 250),
         "gone@kaarst.example": ("failed", 550), "later@kaarst.example": ("deferred", 451),
     }
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_relay_auth_takes_the_password_from_the_environment(config, database, monkeypatch):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from service_support import Sink
+
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"geheim")
+
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), server_hostname="relay.localhost",
+                            authenticator=authenticator, auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        config.relay.host, config.relay.port = "127.0.0.1", controller.port
+        config.relay.username = "akn"
+        config.relay.password_env = "AKN_TEST_RELAY_PASSWORD"
+        monkeypatch.delenv("AKN_TEST_RELAY_PASSWORD", raising=False)
+        queue = queue_with(config, database, ["anna@dormagen.example"])
+        Deliverer(queue, config).deliver_due()
+        [entry] = queue.entries()
+        assert entry["status"] == "deferred"
+        assert entry["last_error"] == ("[relay] username is set but the environment variable "
+                                       "AKN_TEST_RELAY_PASSWORD is not; put the relay password there")
+        monkeypatch.setenv("AKN_TEST_RELAY_PASSWORD", "geheim")
+        queue.retry()
+        Deliverer(queue, config).deliver_due()
+    finally:
+        controller.stop()
+    assert logins == [(b"akn", b"geheim")]
+    assert sink.recipients() == ["anna@dormagen.example"]
