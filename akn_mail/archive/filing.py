@@ -91,7 +91,9 @@ class Archive:
             parsed.message_id = fallback_message_id(raw, self.config.list_domain)
         if self.meta.has_message_id(parsed.message_id):
             return Filed(self.meta.message(parsed.message_id), duplicate=True)
-        extractions = self.extract_all(parsed)
+        # Inline filing reads the attachments now; the server's archive step leaves that to
+        # the background indexer, so a slow or hostile document never delays distribution.
+        extractions = self.extract_all(parsed) if index else [Extraction("pending") for _ in parsed.attachments]
         key = self.maildir.add(raw)
         stored = self._record(parsed, raw, key, extractions, is_minutes=is_minutes, member=member, source=source,
                               meeting=meeting)
@@ -226,13 +228,28 @@ class Archive:
                         continue
                     stored = self.meta.message(row["id"])
                     parsed = read(self.maildir.get(stored.maildir_key))
-                    writer.update_document(**self.document(stored, parsed, self.extract_all(parsed)))
+                    extractions = self.extract_all(parsed)
+                    self._record_extractions(stored.id, extractions)
+                    writer.update_document(**self.document(stored, parsed, extractions))
                     done.append(stored.id)
         except IndexBusy as busy:
             log.warning("index busy, filed without indexing: %s", busy)
             return False
         self._mark_indexed(done)
         return True
+
+    def _record_extractions(self, archived_id: int, extractions: list[Extraction]) -> None:
+        """The outcome of reading each attachment, on its row (after a deferred or new read)."""
+        for position, result in enumerate(extractions, 1):
+            if result.status == "failed":
+                log.warning("attachment not readable archived=%s position=%s: %s", archived_id, position, result.note)
+        with transaction(self.db):
+            self.db.executemany(
+                """UPDATE archived_attachments SET extraction = ?, extraction_note = ?, text_chars = ?
+                   WHERE archived_id = ? AND position = ?""",
+                [(result.status, result.note, len(result.text), archived_id, position)
+                 for position, result in enumerate(extractions, 1)],
+            )
 
     def _mark_indexed(self, ids: Iterable[int]) -> None:
         ids = list(ids)
@@ -266,6 +283,7 @@ class Archive:
                     stored = self._record(parsed, raw, key, extractions, is_minutes=None, member=None, source="import", meeting=None)
                 else:
                     extractions = self.extract_all(parsed)
+                    self._record_extractions(stored.id, extractions)
                 writer.add_document(**self.document(stored, parsed, extractions))
                 count += 1
                 if progress:

@@ -38,8 +38,8 @@ CREATE TABLE archived_attachments (
     original_name   TEXT NOT NULL DEFAULT '',    -- as the sender wrote it
     content_type    TEXT NOT NULL DEFAULT 'application/octet-stream',
     size            INTEGER NOT NULL DEFAULT 0,
-    extraction      TEXT NOT NULL CHECK (extraction IN ('ok', 'skipped', 'failed', 'none')),
-    extraction_note TEXT NOT NULL DEFAULT '',    -- why skipped or failed, for people
+    extraction      TEXT NOT NULL CHECK (extraction IN ('ok', 'skipped', 'failed', 'none', 'pending')),
+    extraction_note TEXT NOT NULL DEFAULT '',    -- why skipped or failed, for people ('pending': not read yet)
     text_chars      INTEGER NOT NULL DEFAULT 0,
     UNIQUE (archived_id, position)
 );
