@@ -1,9 +1,10 @@
 """Text of attachments and HTML bodies, extracted with limits so hostile files do no harm.
 
 PDF (pypdf), DOCX (python-docx), ODT (odfpy), HTML (the standard library's html.parser)
-and plain text. PDF/DOCX/ODT are read in a separate process (forked from a multiprocessing
-forkserver) that is killed when it runs past the time limit and has its memory capped, so
-a PDF that loops or explodes costs the server one child process, never its own life.
+and plain text. PDF/DOCX/ODT are read in a separate worker process (started from a multiprocessing
+forkserver, memory capped) that is killed when it runs past the time limit and replaced
+for the next document, so a PDF that loops or explodes costs the server one child
+process, never its own life.
 DOCX/ODT are zip files: their directory is checked before anything is inflated, so a zip
 bomb is refused without expanding it. Every failure becomes a note on the attachment;
 none is fatal. Settings: [archive] extract_max_bytes, extract_max_pages,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import re
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -158,48 +160,89 @@ def _mp_context():
     return _context
 
 
-def _in_child(kind: str, data: bytes, max_pages: int, timeout: float, configured: float) -> Extraction:
-    context = _mp_context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child_main, args=(sender, kind, data, max_pages), daemon=True)
-    process.start()
-    sender.close()
-    try:
-        if receiver.poll(max(timeout, 0.01)):
+class _Worker:
+    """One long-lived child process that reads documents, replaced when it hangs or dies.
+
+    Starting a process per attachment would pay the interpreter's start-up each time; a
+    worker that is killed on a timeout and started afresh keeps the protection at the
+    price of one start per hostile file.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.process = None
+        self.connection = None
+
+    def _start(self) -> None:
+        context = _mp_context()
+        parent, child = context.Pipe(duplex=True)
+        process = context.Process(target=_worker_main, args=(child,), daemon=True, name="akn-extract")
+        process.start()
+        child.close()
+        self.process, self.connection = process, parent
+
+    def _stop(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join(5)
+        if self.connection is not None:
+            self.connection.close()
+        self.process = self.connection = None
+
+    def run(self, kind: str, data: bytes, max_pages: int, timeout: float, configured: float) -> Extraction:
+        with self.lock:
+            if self.process is None or not self.process.is_alive():
+                self._stop()
+                self._start()
             try:
-                status, text, headings, note = receiver.recv()
-            except (EOFError, OSError):
-                process.join(5)
-                return Extraction("failed", note=f"the {kind.upper()} reader crashed (exit code {process.exitcode})")
-            return Extraction(status, text, headings, note)
-        return Extraction("failed", note=f"text extraction stopped after {configured:g} seconds ([archive] extract_timeout_seconds)")
-    finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join(5)
+                self.connection.send((kind, data, max_pages))
+                if self.connection.poll(max(timeout, 0.001)):
+                    status, text, headings, note = self.connection.recv()
+                    return Extraction(status, text, headings, note)
+            except (EOFError, OSError, BrokenPipeError):
+                exit_code = self.process.exitcode if self.process is not None else None
+                self._stop()
+                return Extraction("failed", note=f"the {kind.upper()} reader crashed (exit code {exit_code})")
+            self._stop()  # still working: kill it, the next document gets a fresh worker
+            return Extraction("failed", note=f"text extraction stopped after {configured:g} seconds ([archive] extract_timeout_seconds)")
 
 
-def _child_main(sender, kind: str, data: bytes, max_pages: int) -> None:
+_worker = _Worker()
+
+
+def _in_child(kind: str, data: bytes, max_pages: int, timeout: float, configured: float) -> Extraction:
+    return _worker.run(kind, data, max_pages, timeout, configured)
+
+
+def _worker_main(connection) -> None:
     try:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
     except (ImportError, ValueError, OSError):
         pass
-    try:
-        text, headings, note = EXTRACTORS[kind](data, max_pages)
-        result = ("ok", text[:MAX_TEXT_CHARS], headings[:200], note)
-    except ExtractionFailed as failure:
-        result = ("failed", "", [], str(failure))
-    except MemoryError:
-        result = ("failed", "", [], f"the {kind.upper()} needs more memory than allowed to read")
-    except Exception as error:  # a broken file may raise anything from the parser
-        result = ("failed", "", [], f"cannot read this {kind.upper()}: {type(error).__name__}: {error}"[:500])
-    try:
-        sender.send(result)
-    finally:
-        sender.close()
+    while True:
+        try:
+            kind, data, max_pages = connection.recv()
+        except (EOFError, OSError):
+            return
+        fatal = False
+        try:
+            text, headings, note = EXTRACTORS[kind](data, max_pages)
+            result = ("ok", text[:MAX_TEXT_CHARS], headings[:200], note)
+        except ExtractionFailed as failure:
+            result = ("failed", "", [], str(failure))
+        except MemoryError:
+            result, fatal = ("failed", "", [], f"the {kind.upper()} needs more memory than allowed to read"), True
+        except Exception as error:  # a broken file may raise anything from the parser
+            result = ("failed", "", [], f"cannot read this {kind.upper()}: {type(error).__name__}: {error}"[:500])
+        try:
+            connection.send(result)
+        except (OSError, ValueError):
+            return
+        if fatal:
+            return  # start clean after running out of memory
 
 
 def pdf_text(data: bytes, max_pages: int) -> tuple[str, list[str], str]:
