@@ -205,3 +205,16 @@ def test_search_as_a_real_process(filed, config_file):
     )
     assert completed.returncode == 0, completed.stderr
     assert [hit["id"] for hit in json.loads(completed.stdout)] == [filed["minutes"]]
+
+
+def test_export_needs_either_an_id_and_a_directory_or_an_mbox(filed, config_file, tmp_path):
+    result = run(config_file, "archive", "export", str(filed["post"]))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == "Error: give ID --to DIR (one message) or --mbox FILE (the whole archive)."
+    result = run(config_file, "archive", "export", str(filed["post"]), "--mbox", str(tmp_path / "x.mbox"))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == "Error: give either ID --to DIR or --mbox FILE, not both."
+    (tmp_path / "exists.mbox").write_text("From x\n")
+    result = run(config_file, "archive", "export", "--mbox", str(tmp_path / "exists.mbox"))
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {tmp_path / 'exists.mbox'} exists already; give a new file name with --mbox (export never overwrites files).\n")

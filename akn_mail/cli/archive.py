@@ -96,7 +96,7 @@ def show(app: App, ident: str) -> None:
 
 
 @archive.command("export")
-@click.argument("ident", metavar="ID", required=False)
+@click.argument("ident", metavar="[ID]", required=False)
 @click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), help="Directory for the .eml and the attachments (new or empty).")
 @click.option("--mbox", "mbox_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the whole archive to this mbox file (must not exist).")
 @click.option("--minutes", "minutes_only", is_flag=True, help="With --mbox: only minutes.")
