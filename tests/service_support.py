@@ -6,6 +6,7 @@ own SMTP/LMTP server on a free port, SQLite files under tmp_path.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import smtplib
 import threading
@@ -30,6 +31,7 @@ class Sink:
     def __init__(self):
         self.transactions: list[tuple[str, list[str], bytes]] = []
         self.refuse: dict[str, str] = {}
+        self.delay = 0.0  # seconds before answering DATA (a slow relay)
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
 
@@ -40,6 +42,8 @@ class Sink:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.changed:
             self.transactions.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
             self.changed.notify_all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -323,4 +324,70 @@ def test_relay_auth_takes_the_password_from_the_environment(config, database, mo
     finally:
         controller.stop()
     assert logins == [(b"akn", b"geheim")]
+    assert sink.recipients() == ["anna@dormagen.example"]
+
+
+def test_sigterm_during_fan_out_requeues_what_was_not_sent(tmp_path, config):
+    contacts = load_roster(config)
+    relay = Relay().start()
+    relay.sink.delay = 0.3  # a slow relay: the fan-out takes a few seconds
+    port = free_port()
+    config_path = write_config(tmp_path, port, relay.port)
+    text = config_path.read_text(encoding="utf-8").replace("[delivery]\n", "[delivery]\nconnections = 1\n")
+    config_path.write_text(text, encoding="utf-8")
+    process = start_serve(config_path, port)
+    try:
+        send(port, "klimaschutz@dormagen.example", ["akn@lists.example"], post())
+        relay.sink.wait_for(1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(WAIT) == 0
+        delivered = relay.sink.recipients()
+        assert 1 <= len(delivered) < len(contacts)
+        connection = db_module.connect(config.database_path)
+        counts = DeliveryQueue(connection, config).counts()
+        connection.close()
+        assert counts == {"sent": len(delivered), "pending": len(contacts) - len(delivered)}
+        relay.sink.delay = 0
+        process = start_serve(config_path, port)
+        relay.sink.wait_for(len(contacts))
+        time.sleep(0.3)
+        assert sorted(relay.sink.recipients()) == sorted(contacts)
+    finally:
+        process.terminate()
+        process.wait(WAIT)
+        relay.stop()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is needed to make a test certificate")
+def test_relay_starttls_verifies_the_relay_certificate(config, database, tmp_path, monkeypatch):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from service_support import Sink
+
+    key, certificate = tmp_path / "relay.key", tmp_path / "relay.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, key)
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), server_hostname="relay.localhost",
+                            tls_context=context, require_starttls=True)
+    controller.start()
+    try:
+        config.relay.host, config.relay.port, config.relay.starttls = "127.0.0.1", controller.port, True
+        queue = queue_with(config, database, ["anna@dormagen.example"])
+        # Not trusted yet: the delivery waits instead of going out unprotected.
+        Deliverer(queue, config).deliver_due()
+        [entry] = queue.entries()
+        assert entry["status"] == "deferred" and "CERTIFICATE_VERIFY_FAILED" in entry["last_error"]
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the system trust store, for this test
+        queue.retry()
+        Deliverer(queue, config).deliver_due()
+    finally:
+        controller.stop()
     assert sink.recipients() == ["anna@dormagen.example"]
