@@ -178,3 +178,41 @@ def test_reindex_rebuilds_the_same_results(config, database):
     assert archive.reindex() == 3
     after = {query: [(hit.id, hit.snippet) for hit in search.search(query)] for query in queries}
     assert after == before and all(before.values())
+
+
+def test_searching_while_the_server_files_never_fails(config, database):
+    import threading
+
+    from akn_mail import db as db_module
+
+    archive = Archive(config, database)
+    archive.file(mail("Start", "Klimaschutz", message_id="start@x"))
+    errors, done = [], threading.Event()
+
+    def searcher_loop():
+        connection = db_module.connect(config.database_path)
+        try:
+            search = ArchiveSearch(Archive(config, connection).index, connection)
+            while not done.is_set():
+                fresh = ArchiveSearch(search.index, connection)  # like a new `akn-mail search`
+                for engine in (search, fresh):
+                    if not engine.search("Klimaschutz"):
+                        errors.append("no hits")
+                fresh.close()
+        except Exception as error:  # anything reaching here would reach a user
+            import traceback
+
+            errors.append(traceback.format_exc())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=searcher_loop)
+    thread.start()
+    try:
+        for number in range(40):  # enough commits for several merges
+            archive.file(mail(f"Post {number}", "Klimaschutz im Kreis", message_id=f"c{number}@x"))
+    finally:
+        done.set()
+        thread.join(60)
+    assert errors == []
+    assert len(ArchiveSearch(archive.index, database).search("Klimaschutz", limit=100)) == 41

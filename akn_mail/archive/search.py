@@ -370,6 +370,12 @@ class ArchiveSearch:
         if self._searcher is None:
             self._searcher = self.index.open(create=False).searcher()
             self._inode = inode
+            # Open the files whoosh would open lazily, while a writer's merge cannot have
+            # removed them yet (open files stay readable after removal).
+            for segment_reader, _ in self._searcher.reader().leaf_readers():
+                if segment_reader.doc_count_all():
+                    segment_reader.stored_fields(0)
+                    segment_reader.doc_field_length(0, DEFAULT_FIELD)
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
         return self._searcher
@@ -402,41 +408,50 @@ class ArchiveSearch:
         until: datetime.date | None = None,
         limit: int = 10,
     ) -> list[Hit]:
+        """Hits in rank order (see the module docstring)."""
+        options = dict(minutes=minutes, host=host, sender=sender, since=since, until=until, limit=limit)
         try:
-            searcher = self._current_searcher()
-        except OSError:
-            # A merge removed files under an old searcher: start afresh once.
+            return self._search(self._current_searcher(), text, **options)
+        except QuerySyntaxError:
+            raise
+        except Exception:
+            # A writer's merge can remove segment files our searcher had not opened yet.
+            # If the index changed since we opened it, start afresh once; else it is a bug.
+            if self._searcher is not None and self._searcher.up_to_date():
+                raise
             self.close()
-            searcher = self._current_searcher()
-        if True:
-            schema = searcher.schema
-            query = parse_query(text, schema)
-            filters: list[wq.Query] = []
-            if minutes:
-                filters.append(wq.Term("minutes", True))
-            if host:
-                filters.append(_field_filter(schema, "host", host))
-            if sender:
-                filters.append(_field_filter(schema, "from", sender))
-            if since or until:
-                start = naive_utc(datetime.datetime.combine(since, datetime.time.min)) if since else None
-                end = naive_utc(datetime.datetime.combine(until, datetime.time.max)) if until else None
-                filters.append(wq.DateRange("date", start, end))
-            if filters:
-                query = wq.And([query, *filters])
-            superseded = self._superseded()
-            mask = wq.Or([wq.Term("id", value) for value in superseded]) if superseded else None
-            # A few more than asked for, so that minutes matching in subject or headings
-            # can move up from just below the cut.
-            window = max(limit * 3, 30)
-            results = searcher.search(query, limit=window, mask=mask)
-            matcher = _WordMatcher(query)
-            ranked = []
-            for rank, hit in enumerate(results):
-                heading_match = bool(hit["minutes"]) and matcher.any_in(f"{hit['subject']}\n{hit.get('headings') or ''}")
-                ranked.append((not heading_match, -hit.score, rank, hit))
-            ranked.sort(key=lambda item: item[:3])
-            return [self._hit(hit, matcher) for _, _, _, hit in ranked[:limit]]
+            return self._search(self._current_searcher(), text, **options)
+
+    def _search(self, searcher, text: str, *, minutes: bool, host: str | None, sender: str | None,
+                since: datetime.date | None, until: datetime.date | None, limit: int) -> list[Hit]:
+        schema = searcher.schema
+        query = parse_query(text, schema)
+        filters: list[wq.Query] = []
+        if minutes:
+            filters.append(wq.Term("minutes", True))
+        if host:
+            filters.append(_field_filter(schema, "host", host))
+        if sender:
+            filters.append(_field_filter(schema, "from", sender))
+        if since or until:
+            start = naive_utc(datetime.datetime.combine(since, datetime.time.min)) if since else None
+            end = naive_utc(datetime.datetime.combine(until, datetime.time.max)) if until else None
+            filters.append(wq.DateRange("date", start, end))
+        if filters:
+            query = wq.And([query, *filters])
+        superseded = self._superseded()
+        mask = wq.Or([wq.Term("id", value) for value in superseded]) if superseded else None
+        # A few more than asked for, so that minutes matching in subject or headings
+        # can move up from just below the cut.
+        window = max(limit * 3, 30)
+        results = searcher.search(query, limit=window, mask=mask)
+        matcher = _WordMatcher(query)
+        ranked = []
+        for rank, hit in enumerate(results):
+            heading_match = bool(hit["minutes"]) and matcher.any_in(f"{hit['subject']}\n{hit.get('headings') or ''}")
+            ranked.append((not heading_match, -hit.score, rank, hit))
+        ranked.sort(key=lambda item: item[:3])
+        return [self._hit(hit, matcher) for _, _, _, hit in ranked[:limit]]
 
     def _hit(self, hit, matcher: _WordMatcher) -> Hit:
         excerpt = hit.get("excerpt") or ""
