@@ -451,6 +451,7 @@ class Deliverer:
         self.outbox = not config.relay.host
         self.stopping = threading.Event()
         self._idle: queue_module.SimpleQueue = queue_module.SimpleQueue()
+        self._relay_down: str | None = None
 
     def describe(self) -> str:
         return self.describe_config(self.config)
@@ -474,6 +475,7 @@ class Deliverer:
         if not rows:
             return 0
         jobs = self._jobs(rows)
+        self._relay_down = None
         workers = min(self.config.delivery.connections, len(jobs))
         try:
             if workers == 1:
@@ -509,11 +511,17 @@ class Deliverer:
     def _send(self, job: Job) -> None:
         if self.stopping.is_set():
             return  # not attempted: the rows stay due and go out on the next start
+        if self._relay_down is not None:
+            # One failed connect per round is enough: a relay that is down (or a black hole
+            # that only times out) must not be asked once per batch.
+            self._record(job, job.recipients, None, self._relay_down)
+            return
         transport = self._transport()
         try:
-            if transport is not None and not self.outbox and getattr(transport, "smtp", None) is None:
+            if not self.outbox and getattr(transport, "smtp", None) is None:
                 transport.connect()
         except TransportError as error:
+            self._relay_down = str(error)
             self._record(job, job.recipients, None, str(error))
             return
         try:
@@ -536,9 +544,10 @@ class Deliverer:
                 # Record before the next transaction: a crash now resends nobody who got 250.
                 self.queue.record(results)
                 for result in results:
+                    outcome = _outcome(result.code)
+                    extra = {} if outcome == "sent" else {"reason": result.text}
                     logs.event(log, "delivery", message_id=job.message_id, queue_id=job.outbound_id,
-                               recipient=result.recipient, sender=sender, status=_outcome(result.code),
-                               code=result.code, reason=None if _outcome(result.code) == "sent" else result.text)
+                               recipient=result.recipient, sender=sender, status=outcome, code=result.code, **extra)
         finally:
             if transport is not None:
                 self._idle.put(transport)
@@ -553,7 +562,7 @@ class Deliverer:
         self.queue.record([Result(delivery_id, address, code, text) for delivery_id, address in recipients])
         for _, address in recipients:
             logs.event(log, "delivery", message_id=job.message_id, queue_id=job.outbound_id, recipient=address,
-                       status="deferred", code=code, reason=text)
+                       status="deferred", reason=text)
 
     def _transactions(self, job: Job, transport):
         """The envelopes for a job: one batch, or one per recipient when we do VERP ourselves."""

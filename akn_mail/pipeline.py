@@ -54,11 +54,11 @@ def run(message: EmailMessage, ctx: Context, steps: tuple[Step, ...] | None = No
     for step in steps if steps is not None else STEPS:
         decision = step(message, ctx)
         if not decision.is_next:
-            logs.event(log, "decision", message_id=ctx.message_id, spool_id=ctx.spool_id or None,
+            logs.event(log, "decision", message_id=ctx.message_id, spool_id=ctx.spool_id,
                        step=step.__name__, action=decision.action, reason=decision.reason)
             return decision
     decision = Decision.accept("distributed")
-    logs.event(log, "decision", message_id=ctx.message_id, spool_id=ctx.spool_id or None, step="end",
+    logs.event(log, "decision", message_id=ctx.message_id, spool_id=ctx.spool_id, step="end",
                action="accept", queue_id=ctx.outbound_id, minutes=ctx.is_minutes)
     return decision
 

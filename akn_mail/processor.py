@@ -84,6 +84,8 @@ class Processor:
         for name in names:
             try:
                 entries = self.spool.read(name)
+            except FileNotFoundError:  # finished meanwhile
+                continue
             except SpoolError as error:
                 log.error("%s", error)
                 continue

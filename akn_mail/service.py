@@ -111,6 +111,7 @@ class Service:
     async def start(self) -> None:
         config = self.config
         db_module.connect(config.database_path).close()  # migrate once, before the worker opens its own
+        self.spool.remove_partial()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._start_worker)
         self.committer = GroupCommitter(self.spool, on_written=self._hand_over)

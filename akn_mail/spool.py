@@ -102,16 +102,21 @@ class Spool:
             os.close(fd)
 
     def segments(self) -> list[str]:
-        """Names of the segments on disk, oldest first; leftover ``.tmp`` files are removed."""
-        names = []
+        """Names of the segments on disk, oldest first."""
+        return sorted(path.name for path in self.directory.iterdir() if path.name.endswith(SUFFIX))
+
+    def remove_partial(self) -> int:
+        """Delete ``.tmp`` files a crash left behind (call before accepting mail).
+
+        Their senders never got a 250 (the rename had not happened), so they retry.
+        """
+        removed = 0
         for path in self.directory.iterdir():
             if path.name.endswith(".tmp"):
-                # Never acknowledged (the rename did not happen): the sender retries.
                 log.warning("spool removing unacknowledged partial file %s", path.name)
                 path.unlink(missing_ok=True)
-            elif path.name.endswith(SUFFIX):
-                names.append(path.name)
-        return sorted(names)
+                removed += 1
+        return removed
 
     def read(self, name: str) -> list[Entry]:
         """The entries of one segment; a damaged segment is moved to ``corrupt/``."""

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -391,3 +392,35 @@ def test_relay_starttls_verifies_the_relay_certificate(config, database, tmp_pat
     finally:
         controller.stop()
     assert sink.recipients() == ["anna@dormagen.example"]
+
+
+def test_a_relay_that_is_down_is_asked_once_per_round(config, database):
+    """A relay that hangs up at once: one connection attempt per round, not one per batch."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    attempts = []
+
+    def hang_up():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            attempts.append(1)
+            connection.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    config.relay.host, config.relay.port = "127.0.0.1", listener.getsockname()[1]
+    config.relay.timeout = 2
+    config.delivery.verp = "off"
+    config.delivery.batch_size = 2
+    config.delivery.connections = 1
+    queue = queue_with(config, database, [f"r{n}@x.example" for n in range(10)])
+    try:
+        Deliverer(queue, config).deliver_due()
+    finally:
+        listener.close()
+    assert len(attempts) == 1
+    assert queue.counts() == {"deferred": 10}
+    assert "cannot connect to relay" in queue.entries()[0]["last_error"]
