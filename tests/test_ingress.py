@@ -207,3 +207,41 @@ def test_a_client_that_hangs_up_mid_data_does_not_stop_the_server(service, relay
 
     send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], post())
     assert len(relay.sink.wait_for(len(contacts))) == len(contacts)
+
+
+def test_a_spool_that_cannot_be_written_gets_451_and_the_server_recovers(service, relay, contacts, config):
+    spool = config.spool_dir
+    moved = spool.with_name("spool-away")
+    spool.rename(moved)
+    spool.write_text("not a directory")  # every write into it fails, even for root
+    try:
+        code, text = send_raw(service.port, post())
+        assert (code, text) == (451, "4.3.0 Temporary local problem (could not store the message), please retry")
+    finally:
+        spool.unlink()
+        moved.rename(spool)
+    from service_support import send
+
+    send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], post())
+    assert len(relay.sink.wait_for(len(contacts))) == len(contacts)
+
+
+def test_mail_to_the_bounce_address_goes_to_bounce_handling_not_to_the_list(service, relay, contacts, config):
+    report = normalize_line_endings((CORPUS.parent / "bounces" / "postfix_01.txt").read_bytes())
+    with client(service.port) as smtp:
+        smtp.sendmail("", ["akn-bounces+klima=kaarst.example@lists.example"], report)
+    from service_support import send
+
+    send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], post(message_id="<after@dormagen.example>"))
+    relay.sink.wait_for(len(contacts))
+    connection = db_module.connect(config.database_path)
+    deadline = time.monotonic() + WAIT
+    rows = []
+    while time.monotonic() < deadline and len(rows) < 2:
+        rows = connection.execute("SELECT route, action, reason FROM received ORDER BY id").fetchall()
+        time.sleep(0.05)
+    connection.close()
+    assert rows[0]["route"] == "bounces"
+    assert rows[0]["action"] in ("accept", "discard") and rows[0]["reason"]
+    # Only the post went out (the report was not distributed).
+    assert len(relay.sink.recipients()) == len(contacts)
