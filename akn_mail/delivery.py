@@ -228,36 +228,38 @@ class DeliveryQueue:
         with self.lock, db_module.transaction(self.db):
             self.db.executemany(
                 "UPDATE deliveries SET status = 'sent', attempts = attempts + 1, last_code = ?, last_error = '', "
-                "sent_at = ?, updated_at = ? WHERE id = ?",
+                "sent_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'deferred')",
                 [(result.code, now, now, result.delivery_id) for result in sent],
             )
             for result in results:
                 if result.code is not None and 200 <= result.code < 300:
                     continue
                 elif result.code is not None and 500 <= result.code < 600:
-                    self.db.execute(
+                    changed = self.db.execute(
                         "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, last_code = ?, last_error = ?, "
-                        "updated_at = ? WHERE id = ?",
+                        "updated_at = ? WHERE id = ? AND status IN ('pending', 'deferred')",
                         (result.code, result.text, now, result.delivery_id),
-                    )
-                    self._failure(result, "hard")
+                    ).rowcount
+                    if changed:
+                        self._failure(result, "hard")
                 else:
                     row = self.db.execute(
                         "SELECT attempts, created_at FROM deliveries WHERE id = ?", (result.delivery_id,)
                     ).fetchone()
                     attempts = row["attempts"] + 1
                     if now - row["created_at"] >= expiry:
-                        self.db.execute(
+                        changed = self.db.execute(
                             "UPDATE deliveries SET status = 'expired', attempts = ?, last_code = ?, last_error = ?, "
-                            "updated_at = ? WHERE id = ?",
+                            "updated_at = ? WHERE id = ? AND status IN ('pending', 'deferred')",
                             (attempts, result.code, result.text, now, result.delivery_id),
-                        )
-                        self._failure(result, "expired")
+                        ).rowcount
+                        if changed:
+                            self._failure(result, "expired")
                     else:
                         wait = min(settings.first_retry_seconds * 2 ** (attempts - 1), settings.max_retry_seconds)
                         self.db.execute(
                             "UPDATE deliveries SET status = 'deferred', attempts = ?, last_code = ?, last_error = ?, "
-                            "next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                            "next_attempt_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'deferred')",
                             (attempts, result.code, result.text, now + wait, now, result.delivery_id),
                         )
 
@@ -347,7 +349,7 @@ class RelayTransport:
                 smtp.send(b".\r\n")
                 smtp.getreply()
             smtp.rset()
-            return [(mail_code, _text(mail_text))] * len(recipients)
+            return [_sender_refused(mail_code, mail_text)] * len(recipients)
         accepted = [code in (250, 251) for code, _ in replies]
         if data_code != 354:
             return [(code, _text(text)) if not ok else (data_code, _text(data_text))
@@ -379,7 +381,7 @@ class RelayTransport:
             code, text = smtp.mail(sender, options)
             if code != 250:
                 smtp.rset()
-                return [(code, _text(text))] * len(recipients)
+                return [_sender_refused(code, text)] * len(recipients)
             replies: list[tuple[int | None, str]] = []
             accepted = 0
             for recipient in recipients:
@@ -402,6 +404,14 @@ class RelayTransport:
             except OSError:
                 pass
             raise TransportError(f"relay connection lost: {error}") from None
+
+
+def _sender_refused(code: int, text: bytes | str) -> tuple[None, str]:
+    """MAIL FROM refused: a problem of ours (or the relay's), never the recipients' fault.
+
+    Recorded without a code, so the rows are retried and never counted as bounces.
+    """
+    return None, f"the relay refused the envelope sender: {code} {_text(text)}"
 
 
 def _text(value: bytes | str) -> str:
@@ -509,6 +519,13 @@ class Deliverer:
         return jobs
 
     def _send(self, job: Job) -> None:
+        try:
+            self._send_job(job)
+        except Exception as error:  # a bug or an address smtplib cannot encode: retry later, go on
+            log.exception("delivery job failed message_id=%s", logs.message_id_field(job.message_id))
+            self._record(job, job.recipients, None, f"internal error: {type(error).__name__}: {error}")
+
+    def _send_job(self, job: Job) -> None:
         if self.stopping.is_set():
             return  # not attempted: the rows stay due and go out on the next start
         if self._relay_down is not None:

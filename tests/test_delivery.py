@@ -424,3 +424,32 @@ def test_a_relay_that_is_down_is_asked_once_per_round(config, database):
     assert len(attempts) == 1
     assert queue.counts() == {"deferred": 10}
     assert "cannot connect to relay" in queue.entries()[0]["last_error"]
+
+
+def test_a_refused_envelope_sender_is_retried_not_counted_as_a_bounce(config, database, relay):
+    use_relay(config, relay)
+    config.delivery.verp = "off"
+
+    async def refuse_sender(server, session, envelope, address, mail_options):
+        return "553 5.7.1 <akn-bounces@lists.example>: Sender address rejected: not owned by user"
+
+    relay.sink.handle_MAIL = refuse_sender
+    queue = queue_with(config, database, ["anna@dormagen.example"])
+    Deliverer(queue, config).deliver_due()
+    [entry] = queue.entries()
+    assert entry["status"] == "deferred"
+    assert entry["last_error"] == ("the relay refused the envelope sender: 553 5.7.1 <akn-bounces@lists.example>: "
+                                   "Sender address rejected: not owned by user")
+    assert database.execute("SELECT count(*) FROM delivery_failures").fetchone()[0] == 0
+
+
+def test_a_sent_row_is_never_changed_by_a_later_failure(config, database):
+    from akn_mail.delivery import Result
+
+    queue = queue_with(config, database, ["anna@dormagen.example"])
+    [entry] = queue.entries()
+    queue.record([Result(entry["id"], "anna@dormagen.example", 250, "ok")])
+    queue.record([Result(entry["id"], "anna@dormagen.example", 550, "late error")])
+    queue.record([Result(entry["id"], "anna@dormagen.example", None, "connection lost")])
+    assert queue.entries(include_sent=True)[0]["status"] == "sent"
+    assert database.execute("SELECT count(*) FROM delivery_failures").fetchone()[0] == 0
