@@ -45,16 +45,9 @@ class HeldStore:
     def hold(self, raw: bytes, *, reason: str, message_id: str = "", envelope_sender: str = "",
              from_address: str = "", subject: str = "", route: str = "post", key: str | None = None) -> int:
         """Keep ``raw`` for a moderator; return the held id (an existing one for a repeat)."""
-        if key is not None:
-            row = self.db.execute("SELECT id FROM held WHERE source_key = ?", (key,)).fetchone()
-            if row is not None:
-                return row["id"]
-        if message_id:
-            row = self.db.execute(
-                "SELECT id FROM held WHERE message_id = ? AND route = ? AND status = 'held'", (message_id, route)
-            ).fetchone()
-            if row is not None:
-                return row["id"]
+        existing = self.existing(key=key, message_id=message_id, route=route)
+        if existing is not None:
+            return existing
         path = self._write(raw)
         with db_module.transaction(self.db):
             cursor = self.db.execute(
@@ -66,6 +59,20 @@ class HeldStore:
         logs.event(log, "held", message_id=message_id, held_id=held_id, sender=from_address or envelope_sender,
                    route=route, reason=reason)
         return held_id
+
+    def existing(self, *, key: str | None = None, message_id: str = "", route: str = "post") -> int | None:
+        """The id under which this spool entry, or this Message-ID still waiting, is held already."""
+        if key is not None:
+            row = self.db.execute("SELECT id FROM held WHERE source_key = ?", (key,)).fetchone()
+            if row is not None:
+                return row["id"]
+        if message_id:
+            row = self.db.execute(
+                "SELECT id FROM held WHERE message_id = ? AND route = ? AND status = 'held'", (message_id, route)
+            ).fetchone()
+            if row is not None:
+                return row["id"]
+        return None
 
     def _write(self, raw: bytes) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)

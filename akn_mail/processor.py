@@ -160,11 +160,15 @@ class Processor:
             log.exception("pipeline failed spool_id=%s message_id=%s", entry.id, logs.message_id_field(ctx.message_id))
             decision = Decision.hold(f"internal error while processing ({type(error).__name__}: {error})")
         if decision.action == Decision.HOLD:
+            # A second copy (an MTA retrying) or a re-run after a crash joins the waiting one,
+            # and the moderators are not told twice.
+            repeat = self.held.existing(key=entry.id, message_id=ctx.message_id, route=entry.route)
             held_id = self.held.hold(
                 entry.data, reason=decision.reason, message_id=ctx.message_id, envelope_sender=entry.mail_from,
                 from_address=ctx.from_address, subject=ctx.subject, route=entry.route, key=entry.id,
             )
-            self._tell_moderators(held_id, ctx, decision)
+            if repeat is None:
+                self._tell_moderators(held_id, ctx, decision)
         self._record(entry, ctx, decision)
         self.processed += 1
         return decision

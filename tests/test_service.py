@@ -207,3 +207,14 @@ def test_a_dead_worker_is_replaced_and_nothing_is_lost(service, relay, contacts)
     send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], post())
     assert sorted(relay.sink.wait_for(len(contacts))) == sorted(contacts)
     assert service.service.worker.pid != old.pid
+
+
+def test_the_same_held_mail_twice_is_held_once(service, relay, contacts, config):
+    spam = post(sender="offer@shop.example", message_id="<spam-2@shop.example>", subject="Angebot")
+    send(service.port, "offer@shop.example", ["akn@lists.example"], spam)
+    send(service.port, "offer@shop.example", ["akn@lists.example"], spam)
+    rows = wait_until(lambda: len(received_rows(config)) == 2 and received_rows(config))
+    assert [row["action"] for row in rows] == ["hold", "hold"]
+    connection = db_module.connect(config.database_path)
+    assert len(HeldStore(connection, config).entries()) == 1
+    connection.close()
