@@ -61,6 +61,7 @@ def handler(database, config):
 
 # flufl.bounce's own verdicts on its real samples, as they reach our events.
 SAMPLES = [
+    ("postfix37_akn.txt", "permanent", {"bounced@kaarst.example"}),
     ("postfix_01.txt", "permanent", {"xxxxx@local.ie"}),
     ("postfix_04.txt", "permanent", {"userx@mail1.example.com"}),
     ("exim_01.txt", "permanent", {"userx@its.example.nl"}),
@@ -111,6 +112,18 @@ def test_verp_names_our_contact_even_when_the_report_names_another_address(handl
     assert (row["email"], row["kind"], row["weight"]) == (CONTACT, "permanent", 1.0)
     assert row["contact_id"] == Roster(database).find_contact(CONTACT).id
     assert handler.score(CONTACT, NOW) == 1.0
+
+
+def test_todays_postfix_report_to_the_verp_address(handler, database):
+    # Postfix 3.7 bounced a post that akn-mail sent with XVERP; the report names its VERP address in To.
+    Roster(database).add_contact("Neuss", "bounced@kaarst.example")
+    result = handler.process(sample("postfix37_akn.txt"), recipients=[], now=NOW)
+    [event] = result.events
+    assert (event.email, event.kind, event.status) == ("bounced@kaarst.example", "permanent", "5.2.1")
+    assert event.diagnostic == "mailbox disabled, not accepting messages"
+    row = database.execute("SELECT original_message_id, contact_id FROM bounce_events").fetchone()
+    assert row["original_message_id"] == "post-42@dormagen.example"
+    assert row["contact_id"] is not None
 
 
 def test_delayed_dsn_is_temporary_and_scores_nothing(handler):
