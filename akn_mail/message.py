@@ -14,7 +14,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 from email import policy
-from email.headerregistry import Address
+from email import quoprimime
+from email.headerregistry import Address, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 
@@ -128,10 +129,43 @@ def field_name(raw_field: bytes) -> str:
     return match.group(1).decode("ascii").lower() if match else ""
 
 
+class HeaderPolicy(policy.EmailPolicy):
+    """``policy.SMTP``, except for non-ASCII free-text headers (Subject, List-Id).
+
+    The folder of Python 3.11 (and ``email.header.Header``) can split such a header at a
+    space between two encoded words, where decoders drop it: "Wärmeplanung – Frist" came out
+    as "Wärmeplanung –Frist". Here the whole text is encoded and split between characters,
+    never at a space, so every space stays inside an encoded word.
+    """
+
+    def _fold(self, name, value, refold_binary=False):
+        if isinstance(value, UnstructuredHeader) and not str(value).isascii():
+            return fold_encoded(name, str(value), self.linesep)
+        return super()._fold(name, value, refold_binary)
+
+
+def fold_encoded(name: str, text: str, linesep: str = "\r\n") -> str:
+    """``Name: =?utf-8?q?…?=`` + linesep, folded between characters into lines of ≤ 78."""
+    words, chunk = [], ""
+    for character in text:
+        # RFC 2047: an encoded word is at most 75 characters; the first line also holds "Name: ".
+        limit = min(75, 76 - len(name)) if not words else 75
+        if chunk and len(quoprimime.header_encode((chunk + character).encode("utf-8"), "utf-8")) > limit:
+            words.append(chunk)
+            chunk = ""
+        chunk += character
+    words.append(chunk)
+    encoded = (linesep + " ").join(quoprimime.header_encode(word.encode("utf-8"), "utf-8") for word in words)
+    return f"{name}: {encoded}{linesep}"
+
+
+SMTP_POLICY = HeaderPolicy(linesep="\r\n")
+
+
 def render(name: str, value: str, linesep: str = "\r\n") -> bytes:
-    """One header field as bytes, RFC 2047-encoded and folded by ``policy.SMTP``."""
-    smtp = policy.SMTP.clone(linesep=linesep)
-    return smtp.header_factory(name, value).fold(policy=smtp).encode("ascii", "surrogateescape")
+    """One header field as bytes, RFC 2047-encoded and folded by ``SMTP_POLICY``."""
+    smtp = SMTP_POLICY.clone(linesep=linesep)
+    return smtp.fold(name, smtp.header_factory(name, value)).encode("ascii", "surrogateescape")
 
 
 def edit_headers(raw: bytes, *, remove: set[str] = frozenset(), replace: dict[str, str] | None = None,

@@ -18,10 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import traceback
 from dataclasses import dataclass
-from email.header import Header
 from email.message import EmailMessage
-from email.headerregistry import Address, UnstructuredHeader
-from email.policy import EmailPolicy
+from email.headerregistry import Address
 from email.utils import format_datetime, make_msgid
 from importlib import resources
 from pathlib import Path
@@ -32,6 +30,7 @@ import jinja2
 
 from .config import Config
 from .errors import AknError
+from .message import SMTP_POLICY
 
 LANGUAGES = ("de", "en")
 
@@ -322,23 +321,7 @@ def _problem(name: str, language: str, path: Path, error: Exception) -> Problem:
     return Problem(name, language, filename, line, message)
 
 
-class _NoticePolicy(EmailPolicy):
-    """policy.SMTP, except that non-ASCII free-text headers (Subject, List-Id) are encoded
-    with ``email.header.Header``: the modern folder of Python 3.11 can drop the space
-    between two encoded words at a fold ("Wärmeplanung – Frist" came out as "–Frist")."""
-
-    def _fold(self, name, value, refold_binary=False):
-        if isinstance(value, UnstructuredHeader) and not str(value).isascii():
-            return encode_text_header(name, str(value), self.linesep)
-        return super()._fold(name, value, refold_binary)
-
-
-def encode_text_header(name: str, text: str, linesep: str = "\r\n") -> str:
-    """``Name: value`` + linesep, RFC 2047-encoded so that every space survives decoding."""
-    return f"{name}: {Header(text, 'utf-8', header_name=name).encode(linesep=linesep)}{linesep}"
-
-
-NOTICE_POLICY = _NoticePolicy(linesep="\r\n")
+NOTICE_POLICY = SMTP_POLICY
 
 
 def build_message(
