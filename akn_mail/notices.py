@@ -94,11 +94,8 @@ class Notices:
     # -- contacts and members --------------------------------------------------------------
 
     def member_names(self, on: dt.date | None = None) -> list[str]:
-        """Current members, in German alphabetical order."""
-        from .text import german_sort_key
-
-        on = on or dt.date.today()
-        return sorted((m.name for m in self.roster.members(include_former=False) if m.is_member_on(on)), key=german_sort_key)
+        """The members on ON (default today), in German alphabetical order."""
+        return [member.name for member in self.roster.members(include_former=False, on=on)]
 
     def next_meeting(self, today: dt.date | None = None) -> SimpleNamespace | None:
         """The next regular meeting that still lies ahead and has a host (from the rotation)."""

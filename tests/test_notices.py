@@ -128,6 +128,15 @@ def test_member_leave_and_add_send_a_note_to_every_contact(setup):
     assert "Rommerskirchen-Nord ist ab dem" in text(notes[0])
 
 
+def test_note_about_a_member_joining_later_counts_it_among_the_members(setup):
+    joined = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    setup.cli("member", "add", "Rommerskirchen-Nord", "--kind", "municipality", "--joined", joined)
+    setup.deliver()
+    [note] = [m for _, m in setup.received("klimaschutz@dormagen.example") if m["Subject"] == "Neues Mitglied: Rommerskirchen-Nord"]
+    members_line = next(line for line in text(note).splitlines() if line.startswith("Mitglieder: "))
+    assert "Rommerskirchen-Nord" in members_line.split(": ", 1)[1].split(", ")
+
+
 def test_english_notices_when_list_language_is_en(setup):
     setup.path.write_text(setup.path.read_text(encoding="utf-8").replace("[list]\n", '[list]\nlanguage = "en"\n'), encoding="utf-8")
     setup.cli("contact", "add", "nina.neu@kaarst.example", "--member", "Kaarst", "--name", "Nina Neu")
