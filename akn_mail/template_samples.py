@@ -52,9 +52,6 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
         "unsubscribe_answer": dict(requester="m.schaefer@juechen.example", contact=SimpleNamespace(
             name="Markus Schäfer", email="m.schaefer@juechen.example", member_name="Jüchen")),
         "request_help": dict(requester="m.schaefer@juechen.example"),
-        "bounce_disabled": dict(contact=SimpleNamespace(
-            name="Markus Schäfer", email="m.schaefer@juechen.example", member_name="Jüchen"), score=5.0, threshold=5.0,
-            days=14, last="permanent 5.1.1 <m.schaefer@juechen.example>: Recipient address rejected: User unknown"),
         "bounce_disabled": dict(
             contact=SimpleNamespace(name="Sabine Krüger", email="klima@kaarst.example", member_name="Kaarst"),
             score=5.0, threshold=5.0, days=14,

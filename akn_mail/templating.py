@@ -87,8 +87,6 @@ TEMPLATES: dict[str, TemplateInfo] = {
         TemplateInfo("unsubscribe_answer", "to whoever asked to unsubscribe: contacts are named by their administration",
                      ("requester", "contact")),
         TemplateInfo("request_help", "to other mail to the -request address: what that address understands", ("requester",)),
-        TemplateInfo("bounce_disabled", "to the admins: a contact's delivery was disabled after repeated bounces",
-                     ("contact", "score", "threshold", "days", "last")),
         TemplateInfo("bounce_disabled", "to the admins when a contact's delivery was disabled after repeated bounces",
                      ("contact", "score", "threshold", "days", "last")),
         TemplateInfo("footer", "added to every post when [list] footer = true", (), has_subject=False),
