@@ -224,26 +224,6 @@ def _is_own_address(config: Config, address: str) -> bool:
 
 # -- one-line entry points for the other parts -------------------------------------------------
 
-def send_welcome(config: Config, db: sqlite3.Connection, contact: Any) -> int | None:
-    """Called by ``akn-mail contact add`` after the contact is stored."""
-    return Notices(config, db).welcome(contact)
-
-
-def send_farewell(config: Config, db: sqlite3.Connection, contact: Any) -> int | None:
-    """Called by ``akn-mail contact remove`` after the contact is removed."""
-    return Notices(config, db).farewell(contact)
-
-
-def announce_member_joined(config: Config, db: sqlite3.Connection, member: Any, on: dt.date | None = None) -> int | None:
-    """Called by ``akn-mail member add``/``join``."""
-    return Notices(config, db).member_joined(member, on)
-
-
-def announce_member_left(config: Config, db: sqlite3.Connection, member: Any, on: dt.date | None = None) -> int | None:
-    """Called by ``akn-mail member leave``."""
-    return Notices(config, db).member_left(member, on)
-
-
 def send_minutes_receipt(config: Config, db: sqlite3.Connection, archived_id: int) -> int | None:
     """Called by the archive step after it filed minutes (archived_messages.id)."""
     try:
