@@ -135,29 +135,34 @@ def list_variables(config: Config) -> SimpleNamespace:
     )
 
 
+def _as_date(value: Any) -> dt.date | None:
+    """A date from what templates get: a date, a datetime or an ISO text; None for nothing."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
 def format_date(value: Any, language: str) -> str:
     """A date as a person writes it: "12. Mai 2027" / "12 May 2027"."""
-    if value is None or value == "":
+    day = _as_date(value)
+    if day is None:
         return ""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    month = _MONTHS[language][value.month - 1]
+    month = _MONTHS[language][day.month - 1]
     if language == "de":
-        return f"{value.day}. {month} {value.year}"
-    return f"{value.day} {month} {value.year}"
+        return f"{day.day}. {month} {day.year}"
+    return f"{day.day} {month} {day.year}"
 
 
 def format_long_date(value: Any, language: str) -> str:
     """With the weekday: "Mittwoch, 12. Mai 2027"."""
-    if value is None or value == "":
+    day = _as_date(value)
+    if day is None:
         return ""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return f"{_WEEKDAYS[language][value.weekday()]}, {format_date(value, language)}"
+    return f"{_WEEKDAYS[language][day.weekday()]}, {format_date(day, language)}"
 
 
 def format_quarter(value: Any, language: str) -> str:
