@@ -389,9 +389,12 @@ class ArchiveSearch:
         if self.db is None:
             return []
         try:
+            # Only meetings with more than one version have superseded minutes; starting
+            # from those keeps this a few index lookups however large the archive is.
             rows = self.db.execute(
-                """SELECT am.id FROM archived_messages am JOIN meeting_minutes mm ON mm.meeting_id = am.meeting_id
-                   WHERE am.is_minutes = 1 AND mm.archived_id != am.id"""
+                """SELECT am.id FROM meeting_minutes mm CROSS JOIN archived_messages am
+                   ON am.meeting_id = mm.meeting_id
+                   WHERE mm.versions > 1 AND am.is_minutes = 1 AND am.id != mm.archived_id"""
             ).fetchall()
         except sqlite3.Error:
             return []
