@@ -109,3 +109,15 @@ def test_held_discard_and_unknown_id(run, held_post):
     assert statuses == ["discarded"]
     result = run("held", "show", "77")
     assert (result.exit_code, result.output) == (1, "Error: no held message with id 77; see 'akn-mail held list'.\n")
+
+
+def test_serve_with_an_unusable_data_directory_is_one_error_line(run, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("AKN_MAIL_STORAGE_DATA_DIR", str(blocker / "data"))
+    result = run("serve", "--port", "0")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: cannot create the spool directory {blocker / 'data' / 'spool'}: Not a directory. "
+        "Set [storage] data_dir to a writable place."
+    )

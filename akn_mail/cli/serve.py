@@ -34,7 +34,13 @@ def serve(app: App, port: int | None, host: str | None) -> None:
         config.ingress.port = port
     if host is not None:
         config.ingress.host = host
-    service = Service(config, setup_logging=True)
+    try:
+        service = Service(config, setup_logging=True)  # creates the spool directory
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot create the spool directory {config.spool_dir}: {error.strerror}. "
+            "Set [storage] data_dir to a writable place."
+        ) from None
     click.echo(
         f"akn-mail: {config.ingress.protocol.upper()} for {config.list.address} on "
         f"{config.ingress.host}:{config.ingress.port}; data in {config.data_dir}", err=True,
