@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from whoosh import index as whoosh_index  # noqa: E402
-from whoosh import query as wq  # noqa: E402
 from whoosh.analysis import LanguageAnalyzer, NgramWordAnalyzer  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import QueryParser  # noqa: E402

@@ -16,7 +16,6 @@ import mimetypes
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Iterator
 
 from .store import ArchiveError
 
