@@ -16,6 +16,7 @@ import mimetypes
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Callable, Iterable
 
 from .store import ArchiveError
 
@@ -25,7 +26,7 @@ DOCUMENT_SUFFIXES = {".pdf", ".docx", ".odt", ".txt", ".html", ".htm"}
 @dataclass
 class Source:
     count: int
-    messages: "callable"
+    messages: Callable[[], Iterable[bytes]]  # the raw messages, read one by one
     is_document: bool = False
 
 
