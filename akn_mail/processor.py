@@ -7,7 +7,7 @@ race). For each entry, by the route the ingress recorded:
   message in ``HeldStore`` and tells the moderators.
 - ``bounces``: ``akn_mail.bounces.handle_bounce``.
 - ``request`` / ``owner``: ``akn_mail.requests.handle_request``.
-A handler that is missing or fails never loses the mail: it is held for an admin.
+A handler that fails never loses the mail: it is held for an admin.
 
 The outcome is committed to the ``received`` table before the spool entry is removed;
 running an entry twice (after a crash) finds its row and only removes the file. Enqueueing
@@ -17,7 +17,6 @@ and holding are idempotent on the spool entry id, so a crash between them and th
 
 from __future__ import annotations
 
-import importlib
 import logging
 import queue as queue_module
 import sqlite3
@@ -33,6 +32,7 @@ from .config import Config
 from .context import Context, Decision
 from .delivery import DeliveryQueue
 from .held import HeldStore
+from .roster import Roster
 from .spool import Entry, Spool, SpoolError
 
 log = logging.getLogger("akn_mail.processor")
@@ -40,20 +40,15 @@ log = logging.getLogger("akn_mail.processor")
 RETRY_SECONDS = 30.0
 
 
-def _roster(db: sqlite3.Connection) -> Any:
-    try:
-        from .roster import Roster
-    except ImportError:  # pragma: no cover - the roster is part of the product
-        return None
-    return Roster(db)
+def _route_handler(route: str):
+    """The handler of mail to the -bounces address, or to -request / -owner."""
+    if route == "bounces":
+        from .bounces import handle_bounce
 
+        return handle_bounce
+    from .requests import handle_request
 
-def _handler(module: str, name: str):
-    """A handler of another part, or None while that part is not installed."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+    return handle_request
 
 
 class Processor:
@@ -64,7 +59,7 @@ class Processor:
         self.config = config
         self.spool = spool
         self.db = db if db is not None else db_module.connect(config.database_path)
-        self.roster = _roster(self.db)
+        self.roster = Roster(self.db)
         self.queue = DeliveryQueue(self.db, config, wakeup)
         self.held = HeldStore(self.db, config)
         self.resolver = resolver
@@ -176,26 +171,18 @@ class Processor:
     def _dispatch(self, entry: Entry, parsed: message_module.Parsed, ctx: Context) -> Decision:
         if entry.route == "post":
             return pipeline.run(parsed.message, ctx)
-        if entry.route == "bounces":
-            handler = _handler("akn_mail.bounces", "handle_bounce")
-            what = "bounce handling"
-        else:
-            handler = _handler("akn_mail.requests", "handle_request")
-            what = f"mail to the -{entry.route} address"
-        if handler is None:
-            return Decision.hold(f"{what} is not available in this installation; an admin must look at it")
-        result = handler(entry.data, ctx)
+        what = "bounce handling" if entry.route == "bounces" else f"mail to the -{entry.route} address"
+        result = _route_handler(entry.route)(entry.data, ctx)
         decision = result if isinstance(result, Decision) else Decision.accept(f"{what} handled")
         logs.event(log, "decision", message_id=ctx.message_id, step=entry.route, action=decision.action,
                    reason=decision.reason)
         return decision
 
     def _tell_moderators(self, held_id: int, ctx: Context, decision: Decision) -> None:
-        notify = _handler("akn_mail.notices", "notify_moderators")
-        if notify is None:
-            return
         try:
-            notify(held_id, ctx, decision)
+            from .notices import notify_moderators
+
+            notify_moderators(held_id, ctx, decision)
         except Exception:
             # The mail is safely held; a failed notice must not undo that.
             log.exception("telling the moderators failed held_id=%s", held_id)
@@ -222,14 +209,7 @@ def approve_held(db: sqlite3.Connection, config: Config, row: sqlite3.Row, raw: 
         defects=parsed.defects, resolver=resolver, approved=True,
     )
     if row["route"] != "post":
-        module, name = ("akn_mail.bounces", "handle_bounce") if row["route"] == "bounces" else ("akn_mail.requests", "handle_request")
-        handler = _handler(module, name)
-        if handler is None:
-            from .held import HeldError
-
-            raise HeldError(f"held message {row['id']} went to the -{row['route']} address, and its handler is not "
-                            "installed; discard it or read it with 'akn-mail held show'.")
-        result = handler(raw, ctx)
+        result = _route_handler(row["route"])(raw, ctx)
         return str(result) if isinstance(result, Decision) else "handled"
     decision = pipeline.run(parsed.message, ctx, pipeline.steps_after("check_sender"))
     if decision.action == Decision.ACCEPT:

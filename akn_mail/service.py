@@ -81,12 +81,9 @@ class DeliveryWorker:
             self.wakeup.wait(poll if due_in is None else min(poll, due_in))
 
     def _score_failures(self) -> None:
-        """Let bounce handling score what our relay refused (if that part is installed)."""
+        """Let bounce handling score what our relay refused."""
         try:
             from .bounces import score_delivery_failures
-        except ImportError:
-            return
-        try:
             from .roster import Roster
 
             score_delivery_failures(self.db, self.config, roster=Roster(self.db), queue=self.queue)
