@@ -9,7 +9,7 @@
   (a regular meeting not cancelled, or an extra one) when no minutes are filed for it in
   the archive, to the contacts of its host. Meetings more than ``MINUTES_WINDOW_DAYS``
   beyond that are left alone, so installing on an old database mails nobody about the
-  minutes of years ago. Without the archive tables every held meeting counts as missing.
+  minutes of years ago.
 
 Each reminder is remembered in ``sent_reminders`` under (kind, meeting, recipient) in the
 same transaction that queues it, so a second run on the same day, or any later day, never
@@ -142,15 +142,12 @@ class Reminders:
         return due
 
     def _meetings_with_minutes(self) -> set[int]:
-        """Meeting ids the archive has minutes for; empty when the archive tables are absent."""
-        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        found: set[int] = set()
-        if "meeting_minutes" in tables:
-            found |= {row[0] for row in self.db.execute("SELECT meeting_id FROM meeting_minutes")}
-        if "archived_messages" in tables:
-            found |= {row[0] for row in self.db.execute(
-                "SELECT DISTINCT meeting_id FROM archived_messages WHERE is_minutes = 1 AND meeting_id IS NOT NULL")}
-        return found
+        """Meeting ids the archive has minutes for."""
+        rows = self.db.execute(
+            "SELECT meeting_id FROM meeting_minutes UNION "
+            "SELECT meeting_id FROM archived_messages WHERE is_minutes = 1 AND meeting_id IS NOT NULL"
+        )
+        return {row[0] for row in rows}
 
     def _already_sent(self, reminder: Reminder) -> bool:
         return self.db.execute(
