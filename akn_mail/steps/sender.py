@@ -22,12 +22,8 @@ def check_sender(message: EmailMessage, ctx: Context) -> Decision:
     contact = ctx.roster.find_contact(ctx.from_address)
     if contact is None:
         return Decision.hold(f"{ctx.from_address} is not a contact on the roster")
-    member = None
-    try:
-        member = ctx.roster.member(contact.member_name)
-    except Exception:  # a contact without a readable member is not a current member
-        member = None
-    if member is None or not member.is_member_on(ctx.now.date()):
+    member = ctx.roster.member_by_id(contact.member_id)
+    if not member.is_member_on(ctx.now.date()):
         return Decision.hold(f"{ctx.from_address} is a contact of {contact.member_name}, which is not a member now")
     ctx.sender_contact = contact
     ctx.sender_member = member
