@@ -463,13 +463,11 @@ class Deliverer:
         self._idle: queue_module.SimpleQueue = queue_module.SimpleQueue()
         self._relay_down: str | None = None
 
-    def describe(self) -> str:
-        return self.describe_config(self.config)
-
     @staticmethod
     def describe_config(config: Config) -> str:
+        """Where outbound mail goes, for ``serve``'s start-up line and log."""
         if not config.relay.host:
-            return f"no relay configured ([relay] host is empty): outbound mail is written to the Maildir {config.outbox_path}"
+            return f"no relay configured ([relay] host is empty); outbound mail is written to the Maildir {config.outbox_path}"
         relay = config.relay
         return f"outbound mail goes to the relay {relay.host}:{relay.port}" + (" with STARTTLS" if relay.starttls else "")
 

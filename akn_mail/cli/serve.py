@@ -24,6 +24,7 @@ def serve(app: App, port: int | None, host: str | None) -> None:
         AKN_MAIL_RELAY_HOST=smtp.example.org akn-mail serve --port 2525
     """
     from .. import logs
+    from ..delivery import Deliverer
     from ..service import Service
     from ..templating import require_valid
 
@@ -45,13 +46,7 @@ def serve(app: App, port: int | None, host: str | None) -> None:
         f"akn-mail: {config.ingress.protocol.upper()} for {config.list.address} on "
         f"{config.ingress.host}:{config.ingress.port}; data in {config.data_dir}", err=True,
     )
-    if not config.relay.host:
-        click.echo(
-            f"akn-mail: no relay configured ([relay] host is empty); outbound mail is written to the Maildir "
-            f"{config.outbox_path}", err=True,
-        )
-    else:
-        click.echo(f"akn-mail: outbound mail goes to the relay {config.relay.host}:{config.relay.port}", err=True)
+    click.echo(f"akn-mail: {Deliverer.describe_config(config)}", err=True)
     try:
         asyncio.run(service.serve_forever())
     except OSError as error:
