@@ -44,6 +44,7 @@ from . import db as db_module
 from . import logs
 from .config import Config
 from .errors import AknError
+from .files import write_durably
 
 log = logging.getLogger("akn_mail.delivery")
 
@@ -440,13 +441,9 @@ class OutboxTransport:
         name = f"{time.time():.6f}.{os.getpid()}_{threading.get_ident()}_{self.counter}.{socket.gethostname()}"
         header = f"Return-Path: <{sender}>\nX-Original-To: {', '.join(recipients)}\n".encode("utf-8")
         data = header + body.replace(b"\r\n", b"\n")
-        tmp = self.path / "tmp" / name
         try:
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.rename(tmp, self.path / "new" / name)
+            # Durable before the 250 below is recorded as sent (also the rename: see files.py).
+            write_durably(data, self.path / "tmp" / name, self.path / "new" / name)
         except OSError as error:
             raise TransportError(f"cannot write to outbox {self.path}: {error}") from None
         return [(250, f"2.0.0 written to outbox as {name}")] * len(recipients)

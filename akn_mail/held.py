@@ -11,7 +11,6 @@ Message-ID still waiting, is held once.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import uuid
 from datetime import datetime, timezone
@@ -22,6 +21,7 @@ from . import db as db_module
 from . import logs
 from .config import Config
 from .errors import AknError
+from .files import write_durably
 
 log = logging.getLogger("akn_mail.held")
 
@@ -77,17 +77,7 @@ class HeldStore:
     def _write(self, raw: bytes) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{uuid.uuid4().hex}.eml"
-        tmp = self.directory / (name + ".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(tmp, self.directory / name)
-        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_durably(raw, self.directory / (name + ".tmp"), self.directory / name)
         return self.directory / name
 
     # --- reading -------------------------------------------------------------------

@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .files import fsync_directory
+
 log = logging.getLogger("akn_mail.spool")
 
 MAGIC = b"AKNSPOOL1\n"
@@ -91,15 +93,8 @@ class Spool:
         finally:
             os.close(fd)
         os.rename(tmp, final)                  # 2. atomically visible under its final name
-        self._sync_directory()                 # 3. the name is on disk: now 250 may be sent
+        fsync_directory(self.directory)        # 3. the name is on disk: now 250 may be sent
         return name
-
-    def _sync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def segments(self) -> list[str]:
         """Names of the segments on disk, oldest first."""
