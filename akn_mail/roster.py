@@ -289,7 +289,10 @@ class Roster:
             member = self.member(member_name)
             existing = self.find_contact(email)
             if existing is not None:
-                raise RosterError(f"{existing.email} is already a contact of {existing.member_name}.")
+                raise RosterError(
+                    f"{existing.email} is already a contact of {existing.member_name}. "
+                    f"To move it, use: akn-mail contact move {existing.email} --to \"{member.name}\""
+                )
             self._check_room(member)
             self.db.execute("INSERT INTO contacts (member_id, name, email) VALUES (?, ?, ?)", (member.id, name, email))
         return self.contact(email)

@@ -107,7 +107,9 @@ def test_contact_commands(imported):
         (["member", "leave", "Juchen"], 'Error: no member named "Juchen". Did you mean "Jüchen"?'),
         (["contact", "add", "kein-at-zeichen", "--member", "Jüchen"],
          'Error: "kein-at-zeichen" is not a valid e-mail address: An email address must have an @-sign.'),
-        (["contact", "add", "klima@kaarst.example", "--member", "Jüchen"], "Error: klima@kaarst.example is already a contact of Kaarst."),
+        (["contact", "add", "klima@kaarst.example", "--member", "Jüchen"],
+             'Error: klima@kaarst.example is already a contact of Kaarst. '
+             'To move it, use: akn-mail contact move klima@kaarst.example --to "Jüchen"'),
         (["contact", "add", "dritte@neuss.example", "--member", "Neuss"],
          "Error: Neuss already has two contacts (f.lorenz@neuss.example and klimaanpassung@neuss.example); "
          "a member names one or two. Remove or move one first."),
