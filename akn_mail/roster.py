@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
+import unicodedata
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
@@ -88,7 +89,8 @@ def check_name(value: str, what: str = "name") -> str:
         raise RosterError(
             f"the {what} {value!r} contains a line break or control character (U+{ord(bad):04X}); use plain text on one line."
         )
-    value = " ".join(value.split())
+    # One Unicode form (NFC) for what is stored: "Jüchen" typed on a Mac arrives decomposed.
+    value = unicodedata.normalize("NFC", " ".join(value.split()))
     if len(value) > MAX_NAME_LENGTH:
         raise RosterError(f"the {what} is longer than {MAX_NAME_LENGTH} characters; use a shorter one.")
     return value
@@ -145,9 +147,9 @@ class Roster:
         """The member called name (case and Unicode form do not matter), else a RosterError
         that suggests the closest name ("Juchen" -> "Jüchen")."""
         members = self.members()
-        wanted = " ".join(name.split()).casefold()
+        wanted = unicodedata.normalize("NFC", " ".join(name.split())).casefold()
         for member in members:
-            if member.name.casefold() == wanted:
+            if unicodedata.normalize("NFC", member.name).casefold() == wanted:
                 return member
         suggestion = closest(name, [member.name for member in members])
         shown = name if unsafe_character(name) is None else repr(name)

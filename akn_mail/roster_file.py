@@ -18,6 +18,7 @@ import csv
 import datetime
 import io
 import json
+import unicodedata
 from dataclasses import dataclass, field
 
 from .db import transaction
@@ -158,9 +159,9 @@ def parse_csv(text: str, source: str = "roster.csv") -> list[_MemberEntry]:
                 periods = _periods(
                     _dates(row.get("joined") or "", "joined", where), _dates(row.get("left") or "", "left", where), where
                 )
-            entry = entries.get(name.casefold())
+            entry = entries.get(_folded(name))
             if entry is None:
-                entry = entries[name.casefold()] = _MemberEntry(name, kind, hosts, periods, where=where)
+                entry = entries[_folded(name)] = _MemberEntry(name, kind, hosts, periods, where=where)
             elif (entry.kind, entry.hosts, entry.periods) != (kind, hosts, periods):
                 raise RosterFileError(
                     f"{where}: {name} has a different kind, hosts or joined/left than on {entry.where.split(' ', 1)[1]}; "
@@ -224,6 +225,11 @@ def parse_json(text: str, source: str = "roster.json") -> list[_MemberEntry]:
     return entries
 
 
+def _folded(name: str) -> str:
+    """A member name compared as the roster compares it (case and Unicode form do not matter)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def detect_format(path: str, text: str) -> str:
     if path.lower().endswith(".json") or text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
         return "json"
@@ -239,7 +245,7 @@ def import_roster(roster: Roster, text: str, source: str = "roster.csv", format:
     with transaction(db):
         for entry in entries:
             try:
-                existing = {member.name.casefold(): member for member in roster.members()}.get(entry.name.casefold())
+                existing = {_folded(member.name): member for member in roster.members()}.get(_folded(entry.name))
                 if existing is None:
                     first = entry.periods[0].joined if entry.periods else None
                     member = roster.add_member(entry.name, entry.kind, entry.hosts, first)

@@ -4,6 +4,7 @@ the clear refusals of names and addresses that must not get in."""
 from __future__ import annotations
 
 import datetime
+import unicodedata
 
 import pytest
 
@@ -110,6 +111,13 @@ def test_refused_contacts(roster, email, name, message):
 def test_contact_of_unknown_member_suggests_the_closest(roster):
     with pytest.raises(RosterError, match='^no member named "Juchen". Did you mean "Jüchen"\\?$'):
         roster.add_contact("Juchen", "m.schaefer@juechen.example")
+
+
+def test_a_member_name_in_decomposed_unicode_is_the_same_member(roster):
+    decomposed = unicodedata.normalize("NFD", "Jüchen")
+    assert roster.member(decomposed).name == "Jüchen"
+    with pytest.raises(RosterError, match="^Jüchen is already a member"):
+        roster.add_member(decomposed)
 
 
 def test_find_contact_is_case_insensitive(roster):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import unicodedata
 
 import pytest
 
@@ -163,3 +164,11 @@ def test_json_export_fields(roster):
             }],
         }]
     }
+
+
+def test_a_member_name_in_decomposed_unicode_updates_the_member(roster):
+    import_roster(roster, HEADER + "Jüchen,municipality,yes,Markus Schäfer,m.schaefer@juechen.example\n", "a.csv")
+    decomposed = unicodedata.normalize("NFD", "Jüchen")
+    result = import_roster(roster, HEADER + f"{decomposed},municipality,yes,Markus Schäfer,m.schaefer@juechen.example\n", "b.csv")
+    assert str(result) == "0 members added, 1 updated; 0 contacts added, 1 updated"
+    assert [m.name for m in roster.members()] == ["Jüchen"]
