@@ -4,13 +4,12 @@ The Maildir (<data_dir>/maildir) is the source of truth: every archived message 
 there byte for byte, written to tmp/, fsynced and renamed into cur/, so a crash leaves
 either the whole message or nothing. The SQLite tables of migration 0003 (messages,
 attachments, minutes per meeting) and the search index can be rebuilt from it.
+(``mailbox`` is imported where it is used; ``akn-mail search`` never needs it.)
 """
 
 from __future__ import annotations
 
-import mailbox
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -46,6 +45,8 @@ class Maildir:
             _counter += 1
             counter = _counter
         now = time.time()
+        import socket
+
         host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
         key = f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{counter}.{host}"
         temporary = self.path / "tmp" / key
@@ -69,6 +70,8 @@ class Maildir:
                 if candidate.exists():
                     return candidate.read_bytes()
         # Messages put in by other Maildir writers carry other flags.
+        import mailbox
+
         box = mailbox.Maildir(self.path, factory=None, create=False)
         try:
             return box.get_bytes(key)
@@ -77,10 +80,14 @@ class Maildir:
 
     def keys(self) -> list[str]:
         """All keys, oldest first (Maildir names start with the delivery time)."""
+        import mailbox
+
         box = mailbox.Maildir(self.path, factory=None, create=False)
         return sorted(box.keys(), key=lambda key: (key.split(".", 1)[0].zfill(12), key))
 
     def __len__(self) -> int:
+        import mailbox
+
         return len(mailbox.Maildir(self.path, factory=None, create=False))
 
 
