@@ -43,6 +43,8 @@ ACTIONS = {
 }
 # "Am 3. März 2027 schrieb AKN:" / "On ..., AKN wrote:" above a quote (bottom posting) is not the answer.
 _ATTRIBUTION = re.compile(r"\b(schrieb|wrote)\b.*:$", re.IGNORECASE)
+# "Re:", "AW:", "Fwd:" ... (also repeated) before a subject that answers or forwards.
+_REPLY_MARKERS = re.compile(r"^\s*((re|aw|antw|fwd?|wg)\s*:\s*)+", re.IGNORECASE)
 EXCERPT_LINES = 12
 EXCERPT_CHARS = 1200
 
@@ -83,8 +85,12 @@ def find_action(subject: str, body: str) -> str | None:
         if not stripped or stripped.startswith(">") or _ATTRIBUTION.search(stripped):
             continue
         return _action_word(stripped)
-    cleaned = re.sub(r"^\s*((re|aw|antw|fwd?|wg)\s*:\s*)+", "", subject or "", flags=re.IGNORECASE)
-    return _action_word(cleaned)
+    return _action_word(strip_reply_markers(subject))
+
+
+def strip_reply_markers(subject: str | None) -> str:
+    """The subject without the "Re:"/"AW:"/"Fwd:" markers a reply or forward puts in front."""
+    return _REPLY_MARKERS.sub("", subject or "")
 
 
 def _action_word(text: str) -> str | None:

@@ -33,6 +33,7 @@ from typing import Any
 from . import db as db_module
 from .config import Config
 from .context import Decision
+from .moderation import strip_reply_markers
 from .notices import NULL_SENDER, Notices, _is_own_address
 
 log = logging.getLogger("akn_mail.requests")
@@ -67,8 +68,7 @@ def is_automatic(message: EmailMessage, envelope_sender: str, config: Config) ->
 
 def wants_unsubscribe(subject: str, body: str) -> bool:
     """"unsubscribe" (or abmelden, ...) as the subject or the first line of the body."""
-    cleaned = re.sub(r"^\s*((re|aw|antw|fwd?|wg)\s*:\s*)+", "", subject or "", flags=re.IGNORECASE)
-    if _first_word(cleaned) in UNSUBSCRIBE_WORDS:
+    if _first_word(strip_reply_markers(subject)) in UNSUBSCRIBE_WORDS:
         return True
     for line in (body or "").splitlines():
         if line.strip() and not line.strip().startswith(">"):
