@@ -148,6 +148,9 @@ class Processor:
             envelope_sender=entry.mail_from, recipients=entry.rcpt_tos, spool_id=entry.id,
             message_id=parsed.message_id, subject=parsed.subject, from_address=parsed.from_address,
             from_name=parsed.from_name, defects=parsed.defects, resolver=self.resolver,
+            # The time of the 250, not of processing: after an outage the archive date, the
+            # membership check and the duplicate window still refer to when the mail arrived.
+            now=datetime.fromtimestamp(entry.received_at, timezone.utc),
         )
         try:
             decision = self._dispatch(entry, parsed, ctx)
