@@ -14,22 +14,24 @@ import click
 from ..errors import AknError
 from .app import App
 
-# name -> "module:attribute"; the order is the order of ``akn-mail --help``.
+# name -> ("module:attribute", one-line summary); the order is the order of ``akn-mail --help``.
+# The summaries are here so that ``--help`` lists the commands without importing any of them
+# (tests/test_cli_help.py checks that each matches its command's own help).
 COMMANDS = {
-    "init": "akn_mail.cli.init:init",
-    "roster": "akn_mail.cli.roster:roster",
-    "member": "akn_mail.cli.member:member",
-    "contact": "akn_mail.cli.contact:contact",
-    "rotation": "akn_mail.cli.rotation:rotation",
-    "serve": "akn_mail.cli.serve:serve",
-    "queue": "akn_mail.cli.queue:queue",
-    "held": "akn_mail.cli.held:held",
-    "search": "akn_mail.cli.search:search",
-    "archive": "akn_mail.cli.archive:archive",
-    "remind": "akn_mail.cli.remind:remind",
-    "templates": "akn_mail.cli.templates:templates",
-    "tasks": "akn_mail.cli.tasks:tasks",
-    "doctor": "akn_mail.cli.doctor:doctor",
+    "init": ("akn_mail.cli.init:init", "Write a commented config file and create the data directory."),
+    "roster": ("akn_mail.cli.roster:roster", "Import or export the roster of members and contacts."),
+    "member": ("akn_mail.cli.member:member", "List, add and change members."),
+    "contact": ("akn_mail.cli.contact:contact", "Add, remove, move and list contacts."),
+    "rotation": ("akn_mail.cli.rotation:rotation", "Show and shape the host rotation."),
+    "serve": ("akn_mail.cli.serve:serve", "Receive mail for the list over SMTP (or LMTP) and deliver it to every contact."),
+    "queue": ("akn_mail.cli.queue:queue", "Show waiting and failed deliveries; retry them now."),
+    "held": ("akn_mail.cli.held:held", "List, show, approve, reject or discard held mail."),
+    "search": ("akn_mail.cli.search:search", "Search the archive."),
+    "archive": ("akn_mail.cli.archive:archive", "The archive of every post and the minutes of every meeting."),
+    "remind": ("akn_mail.cli.remind:remind", "Send the reminders due today."),
+    "templates": ("akn_mail.cli.templates:templates", "Check, list and preview the mail templates."),
+    "tasks": ("akn_mail.cli.tasks:tasks", "List admin tasks that arrived by mail and mark them done."),
+    "doctor": ("akn_mail.cli.doctor:doctor", "Check the installation: config, data, service, relay, queue, DNS."),
 }
 
 
@@ -37,25 +39,24 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use (click's documented pattern)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _module_exists(COMMANDS[name])]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None or not _module_exists(target):
+        if name not in COMMANDS:
             return None
-        module_name, attribute = target.split(":")
+        module_name, attribute = COMMANDS[name][0].split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands from the table, without importing them (click would import all)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except AknError as error:
             raise click.ClickException(str(error)) from None
-
-
-def _module_exists(target: str) -> bool:
-    module_name = target.split(":")[0]
-    return importlib.util.find_spec(module_name) is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
