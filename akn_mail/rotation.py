@@ -561,3 +561,36 @@ class Rotation:
                 (str(quarter), host.id if host else None),
             )
         return self._regular_row(quarter)["id"]
+
+    def meeting_hosts(self, rows: list[sqlite3.Row] | None = None) -> dict[int, Member | None]:
+        """The host of each meetings row (default: every row), by id, with one walk.
+
+        A held or extra meeting has the host recorded on its row. A regular meeting not
+        yet held has the host the rotation derives for its quarter, as ``schedule`` shows
+        it: a row made by ``rotation plan`` records no host, and one made by
+        ``ensure_meeting`` records the host of that moment, which a later skip or swap
+        changes. The recorded host is the answer only where the walk knows none.
+        """
+        rows = self.db.execute("SELECT * FROM meetings").fetchall() if rows is None else rows
+        open_quarters = [
+            Quarter.parse(row["quarter"]) for row in rows
+            if row["kind"] == "regular" and row["status"] != "held" and row["quarter"]
+        ]
+        derived = self._walk(max(open_quarters), create=False).hosts if open_quarters else {}
+        members = {member.id: member for member in self.roster.members()}
+        hosts: dict[int, Member | None] = {}
+        for row in rows:
+            host = None
+            if row["kind"] == "regular" and row["status"] != "held" and row["quarter"]:
+                host = derived.get(Quarter.parse(row["quarter"]))
+            hosts[row["id"]] = host or members.get(row["host_member_id"])
+        return hosts
+
+    def meeting_host(self, meeting: int | sqlite3.Row) -> Member | None:
+        """The host of one meeting (a meetings row or its id); see ``meeting_hosts``."""
+        row = meeting
+        if isinstance(meeting, int):
+            row = self.db.execute("SELECT * FROM meetings WHERE id = ?", (meeting,)).fetchone()
+            if row is None:
+                return None
+        return self.meeting_hosts([row])[row["id"]]

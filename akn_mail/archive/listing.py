@@ -59,9 +59,7 @@ def meeting_overview(db: sqlite3.Connection, rotation, year: int | None = None,
                      today: datetime.date | None = None) -> list[MeetingEntry]:
     today = today or datetime.date.today()
     current = Quarter.of(today)
-    rows = db.execute(
-        """SELECT mt.*, m.name AS host_name FROM meetings mt LEFT JOIN members m ON m.id = mt.host_member_id"""
-    ).fetchall()
+    rows = db.execute("SELECT * FROM meetings").fetchall()
     quarters = [Quarter.parse(row["quarter"]) for row in rows if row["quarter"]]
     if year is not None:
         first, last = Quarter(year, 1), Quarter(year, 4)
@@ -91,14 +89,15 @@ def meeting_overview(db: sqlite3.Connection, rotation, year: int | None = None,
         ))
         if item.meeting_id is not None:
             seen_ids.add(item.meeting_id)
-    for row in rows:
-        if row["id"] in seen_ids or not row["quarter"]:
-            continue
+    left = [row for row in rows if row["id"] not in seen_ids and row["quarter"]]
+    hosts = rotation.meeting_hosts(left) if left else {}
+    for row in left:
         if not first <= Quarter.parse(row["quarter"]) <= last:
             continue
         entries.append(MeetingEntry(
             meeting=meeting_label(row["kind"], row["quarter"], row["date"]), meeting_id=row["id"], kind=row["kind"],
-            quarter=row["quarter"], date=row["date"], host=row["host_name"], status=row["status"],
+            quarter=row["quarter"], date=row["date"], host=hosts[row["id"]].name if hosts.get(row["id"]) else None,
+            status=row["status"],
         ))
     minutes = _minutes_by_meeting(db)
     for entry in entries:

@@ -115,11 +115,15 @@ def candidates(db: sqlite3.Connection, sent_on: datetime.date, rotation=None) ->
     """Meetings on or before sent_on: every row, and the derived quarters of the last year."""
     found: list[Candidate] = []
     regular_quarters = set()
-    for row in db.execute(
+    rotation = rotation if rotation is not None else _rotation(db)
+    rows = db.execute(
         """SELECT mt.id, mt.kind, mt.quarter, mt.date, mt.host_member_id, mt.status,
                   mm.meeting_id IS NOT NULL AS has_minutes
            FROM meetings mt LEFT JOIN meeting_minutes mm ON mm.meeting_id = mt.id"""
-    ):
+    ).fetchall()
+    # A planned regular meeting has no host on its row; the rotation knows it.
+    hosts = rotation.meeting_hosts(rows)
+    for row in rows:
         if row["kind"] == "regular":
             regular_quarters.add(row["quarter"])
         if row["status"] == "cancelled":
@@ -131,8 +135,8 @@ def candidates(db: sqlite3.Connection, sent_on: datetime.date, rotation=None) ->
         else:
             continue
         if day <= sent_on:
-            found.append(Candidate(day, row["host_member_id"], row["id"], None, bool(row["has_minutes"])))
-    rotation = rotation if rotation is not None else _rotation(db)
+            host = hosts.get(row["id"])
+            found.append(Candidate(day, host.id if host else None, row["id"], None, bool(row["has_minutes"])))
     current = Quarter.of(sent_on)
     for back in range(4):
         quarter = current - back
@@ -201,8 +205,8 @@ def link_minutes(
         else:
             meeting_id = chosen.meeting_id
     flags = [f"matched-by-{rule}"]
-    host_row = db.execute("SELECT host_member_id FROM meetings WHERE id = ?", (meeting_id,)).fetchone()
-    host_id = host_row["host_member_id"] if host_row else None
+    host = rotation.meeting_host(meeting_id)
+    host_id = host.id if host else None
     if check_host and host_id is not None and host_id != member_id:
         flags.append("not-host")
     previous = db.execute("SELECT versions FROM meeting_minutes WHERE meeting_id = ?", (meeting_id,)).fetchone()

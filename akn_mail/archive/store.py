@@ -125,10 +125,9 @@ class StoredMessage:
 
 MESSAGE_SELECT = """
 SELECT am.*, mt.kind AS meeting_kind, mt.quarter AS meeting_quarter, mt.date AS meeting_date,
-       host.name AS host_name, mm.archived_id AS current_minutes_id
+       mm.archived_id AS current_minutes_id
 FROM archived_messages am
 LEFT JOIN meetings mt ON mt.id = am.meeting_id
-LEFT JOIN members host ON host.id = mt.host_member_id
 LEFT JOIN meeting_minutes mm ON mm.meeting_id = am.meeting_id
 """
 
@@ -142,7 +141,8 @@ def meeting_label(kind: str | None, quarter: str | None, date: str | None) -> st
     return f"extra {date}" if date else "extra"
 
 
-def row_to_message(row: sqlite3.Row) -> StoredMessage:
+def row_to_message(row: sqlite3.Row, host: str | None) -> StoredMessage:
+    """A row of MESSAGE_SELECT as a StoredMessage; host is its meeting's host (``MetadataStore.hosts``)."""
     is_minutes = bool(row["is_minutes"])
     return StoredMessage(
         id=row["id"], message_id=row["message_id"], maildir_key=row["maildir_key"], date=row["date"],
@@ -150,7 +150,7 @@ def row_to_message(row: sqlite3.Row) -> StoredMessage:
         subject=row["subject"], in_reply_to=row["in_reply_to"], references_ids=row["references_ids"],
         thread_id=row["thread_id"], is_minutes=is_minutes, meeting_id=row["meeting_id"],
         meeting=meeting_label(row["meeting_kind"], row["meeting_quarter"], row["meeting_date"]),
-        host=row["host_name"], minutes_version=row["minutes_version"],
+        host=host, minutes_version=row["minutes_version"],
         current=(not is_minutes) or row["current_minutes_id"] in (None, row["id"]),
         flags=row["flags"].split(), size=row["size"], source=row["source"],
     )
@@ -159,8 +159,30 @@ def row_to_message(row: sqlite3.Row) -> StoredMessage:
 class MetadataStore:
     """Reads of the archive tables; writes happen in ``filing``."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, rotation=None):
         self.db = db
+        self._rotation = rotation
+
+    @property
+    def rotation(self):
+        if self._rotation is None:
+            from ..rotation import Rotation
+
+            self._rotation = Rotation(self.db)
+        return self._rotation
+
+    def hosts(self, meeting_ids) -> dict[int, str | None]:
+        """The host's name of each meeting, as the rotation knows it: a planned regular
+        meeting has no host on its row, so reading the row alone would lose it."""
+        ids = sorted({meeting_id for meeting_id in meeting_ids if meeting_id is not None})
+        if not ids:
+            return {}
+        rows = self.db.execute(f"SELECT * FROM meetings WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+        return {meeting_id: (host.name if host else None) for meeting_id, host in self.rotation.meeting_hosts(rows).items()}
+
+    def _messages(self, rows: list[sqlite3.Row]) -> list[StoredMessage]:
+        hosts = self.hosts(row["meeting_id"] for row in rows)
+        return [row_to_message(row, hosts.get(row["meeting_id"])) for row in rows]
 
     def message(self, ident: str | int) -> StoredMessage:
         """By archive id (a number) or Message-ID (with or without <>)."""
@@ -174,15 +196,15 @@ class MetadataStore:
             raise UnknownMessage(
                 f"no archived message with ID {text}; find IDs with: akn-mail search WORDS (or akn-mail archive list)"
             )
-        return row_to_message(row)
+        return self._messages([row])[0]
 
     def messages(self, minutes_only: bool = False) -> list[StoredMessage]:
         where = " WHERE am.is_minutes = 1" if minutes_only else ""
-        return [row_to_message(row) for row in self.db.execute(MESSAGE_SELECT + where + " ORDER BY am.date, am.id")]
+        return self._messages(self.db.execute(MESSAGE_SELECT + where + " ORDER BY am.date, am.id").fetchall())
 
     def by_maildir_key(self, key: str) -> StoredMessage | None:
         row = self.db.execute(MESSAGE_SELECT + " WHERE am.maildir_key = ?", (key,)).fetchone()
-        return row_to_message(row) if row else None
+        return self._messages([row])[0] if row else None
 
     def attachments(self, archived_id: int) -> list[sqlite3.Row]:
         return self.db.execute(
