@@ -276,6 +276,12 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
     recovered = processor.recover()
     if recovered:
         log.info("spool recovery segments=%d", recovered)
+    # Posts filed before a crash or stop but not yet indexed are searchable now, not only
+    # after the next post wakes the indexer (a new indexer starts with a catch-up run).
+    # Imported here: the archive loads whoosh, which the SMTP edge process never needs.
+    from .archive.indexer import BackgroundIndexer
+
+    BackgroundIndexer.for_config(config).notify()
     processor.start()
     deliveries = DeliveryWorker(config, wakeup)
     deliveries.start()

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from akn_mail import db as db_module
+from akn_mail.archive.filing import Archive
 
 from archive_support import docx_bytes, mail, odt_bytes, pdf_bytes, setup_roster
 from service_support import WAIT, Relay, StaticResolver, ThreadedService, configure, send
@@ -77,3 +78,18 @@ def test_minutes_posted_over_smtp_are_found_with_search(service, config, config_
     assert [hit["message_id"] for hit in search(config_file, "Starkregen", "--minutes", "--host", "Grevenbroich")] == ["q2@grevenbroich.example"]
     hits = search(config_file, "Juechen Radverkehr")
     assert [(hit["message_id"], hit["meeting"]) for hit in hits] == [("q3@juechen.example", "2027-Q3")]
+
+
+def test_posts_filed_but_not_indexed_are_indexed_as_soon_as_the_server_starts(config, config_file, database, relay):
+    # As after a crash: the post is in the Maildir and SQLite, the indexer never got to it.
+    setup_roster(database, start="2027-Q1")
+    Archive(config, database).file(
+        mail("Radtour", "Das Radverkehrskonzept wird vorgestellt.", message_id="left@dormagen.example"), index=False)
+    configure(config, relay)
+    service = ThreadedService(config, resolver=StaticResolver()).start()
+    try:
+        rows = archived(config, 1)  # no new post arrives to wake the indexer
+    finally:
+        service.stop()
+    assert [row["message_id"] for row in rows] == ["left@dormagen.example"]
+    assert [hit["message_id"] for hit in search(config_file, "Radverkehr")] == ["left@dormagen.example"]
