@@ -168,12 +168,10 @@ class Notices:
             return None
         meeting = None
         if row["meeting_id"] is not None:
-            m = self.db.execute(
-                "SELECT mt.*, mb.name AS host_name FROM meetings mt LEFT JOIN members mb ON mb.id = mt.host_member_id WHERE mt.id = ?",
-                (row["meeting_id"],),
-            ).fetchone()
+            m = self.db.execute("SELECT * FROM meetings WHERE id = ?", (row["meeting_id"],)).fetchone()
             if m is not None:
-                meeting = meeting_variables(m["quarter"], m["host_name"], m["date"], m["place"], m["id"], m["kind"])
+                host = self.rotation.meeting_host(m)  # a planned meeting's row names no host
+                meeting = meeting_variables(m["quarter"], host.name if host else None, m["date"], m["place"], m["id"], m["kind"])
         attachments = [
             a["original_name"] or a["filename"]
             for a in self.db.execute(
