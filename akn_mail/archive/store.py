@@ -1,8 +1,8 @@
 """The archive's storage: the original messages in a Maildir, their metadata in SQLite.
 
 The Maildir (<data_dir>/maildir) is the source of truth: every archived message is kept
-there byte for byte, written to tmp/, fsynced and renamed into cur/, so a crash leaves
-either the whole message or nothing. The SQLite tables of migration 0003 (messages,
+there byte for byte, written to tmp/, fsynced and renamed into cur/ (``akn_mail.files``),
+so a crash leaves either the whole message or nothing. The SQLite tables of migration 0003 (messages,
 attachments, minutes per meeting) and the search index can be rebuilt from it.
 (``mailbox`` is imported where it is used; ``akn-mail search`` never needs it.)
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AknError
+from ..files import write_durably
 
 
 class ArchiveError(AknError):
@@ -49,18 +50,8 @@ class Maildir:
 
         host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
         key = f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{counter}.{host}"
-        temporary = self.path / "tmp" / key
-        final = self.path / "cur" / f"{key}:2,S"
-        with open(temporary, "xb") as handle:
-            handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(temporary, final)
-        directory = os.open(self.path / "cur", os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        # The key is unique (time, pid, counter), so nothing is ever overwritten.
+        write_durably(raw, self.path / "tmp" / key, self.path / "cur" / f"{key}:2,S")
         return key
 
     def get(self, key: str) -> bytes:

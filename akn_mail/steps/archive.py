@@ -20,12 +20,28 @@ from ..context import Context, Decision
 log = logging.getLogger("akn_mail.archive")
 
 
+_last: tuple | None = None  # (config, db, roster, Archive) of the last post
+
+
+def _archive_for(ctx: Context):
+    """One Archive per worker's config, database and roster, not one per post."""
+    global _last
+    from ..archive.filing import Archive
+
+    last = _last
+    if last is not None and last[0] is ctx.config and last[1] is ctx.db and last[2] is ctx.roster:
+        return last[3]
+    archive = Archive(ctx.config, ctx.db, roster=ctx.roster)
+    _last = (ctx.config, ctx.db, ctx.roster, archive)
+    return archive
+
+
 def file_in_archive(message: EmailMessage, ctx: Context) -> Decision:
     """File the post; minutes are linked to their meeting and acknowledged to the sender."""
-    from ..archive.filing import Archive
     from ..archive.indexer import BackgroundIndexer
+    from ..notices import send_minutes_receipt
 
-    archive = Archive(ctx.config, ctx.db, roster=ctx.roster)
+    archive = _archive_for(ctx)
     filed = archive.file(ctx.raw, is_minutes=ctx.is_minutes, member=ctx.sender_member, received=ctx.now, index=False)
     ctx.archive_id = filed.message.id
     if not filed.duplicate:
@@ -36,9 +52,5 @@ def file_in_archive(message: EmailMessage, ctx: Context) -> Decision:
         ",".join(filed.message.flags), filed.duplicate,
     )
     if filed.message.is_minutes and not filed.duplicate:
-        try:
-            from ..notices import send_minutes_receipt
-        except ImportError:  # the mails part is not installed
-            return Decision.next()
         send_minutes_receipt(ctx.config, ctx.db, filed.message.id)
     return Decision.next()
