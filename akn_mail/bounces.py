@@ -32,7 +32,6 @@ from __future__ import annotations
 import email
 import email.utils
 import logging
-import mailbox
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from flufl.bounce import all_failures
 from . import logs
 from .config import Config
 from .db import transaction
+from .files import DurableMaildir
 
 log = logging.getLogger("akn_mail.bounces")
 
@@ -440,12 +440,9 @@ class Bounces:
 
     def _keep(self, raw: bytes) -> str:
         """Keep a report nobody can be named for in <data_dir>/bounces (a Maildir)."""
-        try:
-            box = mailbox.Maildir(self.config.data_dir / "bounces", create=True)
-            return box.add(raw)
-        except OSError as error:
-            log.error("could not keep an unattributed bounce report: %s", error)
-            return ""
+        # Durable, and an OSError propagates: the report stays in the spool and is retried,
+        # since it was accepted with 250 and must not be lost.
+        return DurableMaildir(self.config.data_dir / "bounces").add(raw)
 
 
 # --- the entry points the service and the delivery queue call ----------------------------

@@ -30,7 +30,6 @@ import os
 import queue as queue_module
 import re
 import smtplib
-import socket
 import sqlite3
 import ssl
 import threading
@@ -38,13 +37,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 from . import db as db_module
 from . import logs
 from .config import Config
 from .errors import AknError
-from .files import write_durably
+from .files import DurableMaildir
 
 log = logging.getLogger("akn_mail.delivery")
 
@@ -425,10 +423,7 @@ class OutboxTransport:
     xverp = False
 
     def __init__(self, config: Config):
-        self.path = Path(config.outbox_path)
-        for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
-        self.counter = 0
+        self.maildir = DurableMaildir(config.outbox_path)
 
     def connect(self) -> None:
         pass
@@ -437,15 +432,13 @@ class OutboxTransport:
         pass
 
     def transaction(self, sender: str, recipients: list[str], body: bytes, options: list[str]) -> list[tuple[int | None, str]]:
-        self.counter += 1
-        name = f"{time.time():.6f}.{os.getpid()}_{threading.get_ident()}_{self.counter}.{socket.gethostname()}"
         header = f"Return-Path: <{sender}>\nX-Original-To: {', '.join(recipients)}\n".encode("utf-8")
         data = header + body.replace(b"\r\n", b"\n")
         try:
             # Durable before the 250 below is recorded as sent (also the rename: see files.py).
-            write_durably(data, self.path / "tmp" / name, self.path / "new" / name)
+            name = self.maildir.add(data)
         except OSError as error:
-            raise TransportError(f"cannot write to outbox {self.path}: {error}") from None
+            raise TransportError(f"cannot write to outbox {self.maildir.path}: {error}") from None
         return [(250, f"2.0.0 written to outbox as {name}")] * len(recipients)
 
 

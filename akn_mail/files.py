@@ -3,12 +3,16 @@
 The order is the one ``akn_mail.spool`` explains: write the data to a temporary name and
 fsync it (the bytes are on disk), rename it to its final name (readers see it whole or not
 at all), fsync the directory (the new name itself is on disk; without this a crash can
-forget the rename, and with it the file). Used for held mail and the outbox Maildir.
+forget the rename, and with it the file). Used for held mail and for every Maildir we write (archive, outbox, kept bounces).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 
@@ -29,3 +33,33 @@ def write_durably(data: bytes, temporary: Path, final: Path) -> None:
         os.fsync(handle.fileno())
     os.rename(temporary, final)
     fsync_directory(final.parent)
+
+
+class DurableMaildir:
+    """A Maildir whose ``add`` returns only when the message is durably in ``new/`` (or ``cur/``).
+
+    ``mailbox.Maildir.add`` renames without any fsync; here every message goes through
+    ``write_durably``. Keys are unique by time, process, thread and a counter, so nothing is
+    ever overwritten. Used for the archive, the outbox and kept bounce reports.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+
+    def add(self, data: bytes, *, seen: bool = False) -> str:
+        """Store DATA; ``seen`` files it in cur/ with the S flag (read), else in new/."""
+        key = _unique_key()
+        final = self.path / "cur" / f"{key}:2,S" if seen else self.path / "new" / key
+        write_durably(data, self.path / "tmp" / key, final)
+        return key
+
+
+_counter = itertools.count(1)
+
+
+def _unique_key() -> str:
+    now = time.time()
+    host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+    return f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}T{threading.get_ident()}Q{next(_counter)}.{host}"

@@ -9,15 +9,11 @@ attachments, minutes per meeting) and the search index can be rebuilt from it.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..errors import AknError
-from ..files import write_durably
+from ..files import DurableMaildir
 
 
 class ArchiveError(AknError):
@@ -28,31 +24,12 @@ class UnknownMessage(ArchiveError):
     """No archived message has that ID."""
 
 
-_counter = 0
-_counter_lock = threading.Lock()
-
-
-class Maildir:
+class Maildir(DurableMaildir):
     """Write-once storage of the original bytes; keys are Maildir file names."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
-
     def add(self, raw: bytes) -> str:
-        global _counter
-        with _counter_lock:
-            _counter += 1
-            counter = _counter
-        now = time.time()
-        import socket
-
-        host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
-        key = f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{counter}.{host}"
-        # The key is unique (time, pid, counter), so nothing is ever overwritten.
-        write_durably(raw, self.path / "tmp" / key, self.path / "cur" / f"{key}:2,S")
-        return key
+        """Store RAW (filed as read, in cur/) and return its key."""
+        return super().add(raw, seen=True)
 
     def get(self, key: str) -> bytes:
         for sub in ("cur", "new"):
