@@ -25,11 +25,9 @@ from typing import Any
 
 from . import db as db_module
 from .config import Config
+from .domains import reserved_name
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
-RESERVED_TLDS = ("example", "test", "invalid", "localhost")
-# RFC 2606 also reserves these second-level names for documentation.
-RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 DATA_SUBDIRS = ("spool", "maildir", "outbox", "held", "bounces", "index")
 
 
@@ -369,16 +367,6 @@ def _reason(error: BaseException) -> str:
 
 
 # --- DNS ------------------------------------------------------------------------------------
-
-def reserved_name(domain: str) -> str | None:
-    """The reserved suffix a name lives under (RFC 2606/6761), or None for a real name."""
-    domain = domain.lower().rstrip(".")
-    for name in RESERVED_DOMAINS:
-        if domain == name or domain.endswith("." + name):
-            return name
-    tld = domain.rpartition(".")[2]
-    return f".{tld}" if tld in RESERVED_TLDS else None
-
 
 def check_dns(config: Config, enabled: bool = True, resolver: Any = None, timeout: float = 10.0) -> list[Check]:
     """MX, SPF and DMARC of the list domain, or one line saying why they were skipped."""

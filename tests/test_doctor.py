@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
+from akn_mail.domains import reserved_name
 from akn_mail import config as config_module
 from akn_mail import db, doctor
 from akn_mail.cli import cli
@@ -293,7 +294,7 @@ def test_json_output(tmp_path):
      ("lists.example.org", "example.org"), ("lists.akn-rkn.de", None), ("examples.de", None)],
 )
 def test_reserved_names(domain, reserved):
-    assert doctor.reserved_name(domain) == reserved
+    assert reserved_name(domain) == reserved
 
 
 def test_no_dns_flag_skips_a_real_domain(tmp_path):

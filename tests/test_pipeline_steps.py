@@ -261,7 +261,7 @@ def test_default_resolver_never_looks_up_reserved_names():
     from akn_mail.steps.decorate import DnsDmarcResolver
 
     resolver = DnsDmarcResolver(timeout=0.01)
-    for domain in ("dormagen.example", "x.test", "y.invalid", "localhost", "a.b.localhost"):
+    for domain in ("dormagen.example", "x.test", "y.invalid", "localhost", "a.b.localhost", "example.org", "mail.example.com"):
         assert resolver.policy(domain) is None
     assert resolver.cache == {}
 

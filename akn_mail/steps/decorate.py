@@ -22,13 +22,13 @@ from email.utils import getaddresses, make_msgid
 
 from .. import logs
 from ..context import Context, Decision
+from ..domains import reserved_name
 from ..footer import add_footer
 from ..message import edit_headers, format_address, header_all
 
 log = logging.getLogger("akn_mail.steps.decorate")
 
 # Names under these top-level domains are reserved (RFC 2606/6761) and never looked up.
-RESERVED_TLDS = ("example", "test", "invalid", "localhost")
 
 # Fields the list sets itself; copies from the incoming mail (e.g. from another list) go.
 LIST_FIELDS = {
@@ -52,7 +52,7 @@ class DnsDmarcResolver:
 
     def policy(self, domain: str) -> str | None:
         domain = domain.lower().rstrip(".")
-        if not domain or domain.rsplit(".", 1)[-1] in RESERVED_TLDS:
+        if not domain or reserved_name(domain):
             return None
         with self.lock:
             if domain in self.cache:
