@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
+from akn_mail.archive import extract as extract_module
 from akn_mail.archive.extract import Limits, extract, html_text
 from akn_mail.archive.mime import safe_filename
 
@@ -74,10 +78,23 @@ def test_pdf_page_limit_reads_only_the_first_pages():
 
 
 def test_slow_extraction_is_stopped_at_the_time_limit():
-    data = pdf_bytes(["Viel Text"], pages=40)  # 40 pages are not read in a millisecond
-    result = extract(data, "application/pdf", "langsam.pdf", Limits(timeout=0.001))
+    # A reader that never answers, made real by stopping the worker process (SIGSTOP): the
+    # outcome does not depend on how fast this machine reads a PDF (40 pages "not read in a
+    # millisecond" once were, under load). The document is small so that sending it fits the
+    # pipe's buffer even though nobody reads it.
+    data = pdf_bytes(["Viel Text"])
+    assert extract(data, "application/pdf", "warm.pdf", LIMITS).status == "ok"  # the worker runs
+    hung = extract_module._worker.process
+    os.kill(hung.pid, signal.SIGSTOP)
+    try:
+        result = extract(data, "application/pdf", "langsam.pdf", Limits(timeout=0.2))
+    finally:
+        if hung.is_alive():
+            os.kill(hung.pid, signal.SIGCONT)
     assert result.status == "failed"
-    assert result.note == "text extraction stopped after 0.001 seconds ([archive] extract_timeout_seconds)"
+    assert result.note == "text extraction stopped after 0.2 seconds ([archive] extract_timeout_seconds)"
+    assert not hung.is_alive()  # the hung reader was killed ...
+    assert extract(data, "application/pdf", "danach.pdf", LIMITS).status == "ok"  # ... and a fresh one reads on
 
 
 def test_garbage_pdf_is_a_recorded_failure():
