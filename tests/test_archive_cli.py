@@ -71,6 +71,15 @@ def test_search_limit_and_filters(filed, config_file):
     assert [hit["id"] for hit in json.loads(result.output)] == [filed["post"]]
 
 
+def test_search_host_option_takes_any_spelling_of_a_member_and_refuses_an_unknown_one(filed, config_file):
+    for spelling in ("jüchen", "Juechen"):
+        result = run(config_file, "search", "Radverkehr", "--host", spelling, "--json")
+        assert [hit["id"] for hit in json.loads(result.output)] == [filed["minutes"]]
+    result = run(config_file, "search", "Radverkehr", "--host", "Juchen")
+    assert result.exit_code == 1
+    assert result.output == 'Error: no member named "Juchen". Did you mean "Jüchen"?\n'
+
+
 def test_search_syntax_error_is_one_line_with_the_column(filed, config_file):
     result = run(config_file, "search", "Wärme AND (Hitze")
     assert result.exit_code == 1
