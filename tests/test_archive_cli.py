@@ -160,12 +160,20 @@ def test_import_a_document_as_minutes_of_a_meeting(config, config_file, database
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "Imported 1 message (1 minutes)."
-    assert lines[1].endswith("minutes of 2024-Q3 ([Protokoll] Protokoll_Kaarst.odt)")
+    assert lines[1].endswith("minutes of 2024-Q3 ([Protokoll] Sitzung 2024-Q3: Protokoll_Kaarst.odt)")
     listed = json.loads(run(config_file, "archive", "list", "--year", "2024", "--json").output)
     q3 = next(entry for entry in listed if entry["meeting"] == "2024-Q3")
     assert q3["minutes"].startswith("document-") and q3["host"] == "Jüchen"
     hit = json.loads(run(config_file, "search", "Klimaanpassung", "--json").output)[0]
     assert (hit["meeting"], hit["minutes"]) == ("2024-Q3", True)
+    # The stored message names its meeting: imported elsewhere, it is filed under 2024-Q3 again.
+    box = tmp_path / "archiv.mbox"
+    assert run(config_file, "archive", "export", "--mbox", str(box)).exit_code == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "akn-mail.toml").write_text('[storage]\ndata_dir = "data"\n', encoding="utf-8")
+    result = run(other / "akn-mail.toml", "archive", "import", str(box))
+    assert result.stdout.splitlines()[1].endswith("minutes of 2024-Q3 ([Protokoll] Sitzung 2024-Q3: Protokoll_Kaarst.odt)")
 
 
 def test_import_refuses_unknown_files_and_bad_meetings(config_file, tmp_path):

@@ -46,7 +46,8 @@ class ImportResult:
         return "\n".join(lines)
 
 
-def open_source(path: Path) -> Source:
+def open_source(path: Path, meeting=None) -> Source:
+    """The messages of path; a document is wrapped as minutes of meeting (a SubjectReference)."""
     path = Path(path)
     if path.is_dir():
         if not all((path / sub).is_dir() for sub in ("cur", "new")):
@@ -56,7 +57,7 @@ def open_source(path: Path) -> Source:
         return Source(len(keys), lambda: (box.get_bytes(key) for key in keys))
     suffix = path.suffix.lower()
     if suffix in DOCUMENT_SUFFIXES:
-        return Source(1, lambda: iter([document_message(path)]), is_document=True)
+        return Source(1, lambda: iter([document_message(path, meeting)]), is_document=True)
     with open(path, "rb") as handle:
         head = handle.read(5)
     if head == b"From " or suffix == ".mbox":
@@ -70,12 +71,21 @@ def open_source(path: Path) -> Source:
     )
 
 
-def document_message(path: Path) -> bytes:
-    """A message that carries a document as minutes (subject: tag + file name)."""
+def document_message(path: Path, meeting=None) -> bytes:
+    """A message that carries a document as minutes (subject: tag, meeting, file name).
+
+    The meeting given with --meeting is written into the subject, so that the stored
+    message itself says which meeting it records: an archive rebuilt from the Maildir or
+    an mbox export imported elsewhere files it under the same meeting again.
+    """
     message = EmailMessage()
     modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
     message["From"] = "akn-mail import <import@localhost>"
-    message["Subject"] = f"[Protokoll] {path.name}"
+    if meeting is None:
+        message["Subject"] = f"[Protokoll] {path.name}"
+    else:
+        named = meeting.date.isoformat() if meeting.date else str(meeting.quarter)
+        message["Subject"] = f"[Protokoll] Sitzung {named}: {path.name}"
     message["Date"] = email.utils.format_datetime(modified)
     data = path.read_bytes()
     # The same document imported twice is the same message (skipped the second time).

@@ -143,7 +143,7 @@ def import_(app: App, source: Path, meeting: str | None) -> None:
     from ..archive.meetings import parse_meeting_option
 
     reference = parse_meeting_option(meeting) if meeting else None
-    sources = importing.open_source(source)
+    sources = importing.open_source(source, reference)
     result = importing.ImportResult()
     with click.progressbar(length=sources.count, label="Importing", file=sys.stderr,
                            show_pos=True) as bar:
