@@ -62,15 +62,19 @@ def test_service_unit_is_hardened_and_matches_the_config():
     remind = unit("akn-mail-remind.service")["Service"]
     assert remind["ReadWritePaths"] == service["ReadWritePaths"]
     assert remind["ExecStart"].split()[0] == service["ExecStart"].split()[0]
+    for key in ("StateDirectory", "StateDirectoryMode", "UMask", "User", "Group"):
+        assert remind[key] == service[key], key
 
 
 def test_service_unit_verifies(tmp_path):
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
     executable = Path(sys.executable).parent / "akn-mail"
-    text = (DEPLOY / "akn-mail.service").read_text(encoding="utf-8")
-    (tmp_path / "akn-mail.service").write_text(text.replace("/opt/akn-mail/venv/bin/akn-mail", str(executable)))
-    result = subprocess.run(["systemd-analyze", "verify", "akn-mail.service"], cwd=tmp_path,
+    names = ["akn-mail.service", "akn-mail-remind.service", "akn-mail-remind.timer"]
+    for name in names:
+        text = (DEPLOY / name).read_text(encoding="utf-8")
+        (tmp_path / name).write_text(text.replace("/opt/akn-mail/venv/bin/akn-mail", str(executable)))
+    result = subprocess.run(["systemd-analyze", "verify", *names], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 
