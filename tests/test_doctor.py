@@ -87,6 +87,13 @@ def relay():
     controller.stop()
 
 
+def test_data_directory_made_by_init_passes_the_permission_check(tmp_path):
+    path = write_config(tmp_path)
+    assert CliRunner().invoke(cli, ["--config", path, "init"]).exit_code == 0
+    line = lines(run(path, "--no-dns"))["data dir"]
+    assert line.startswith(f"ok    data dir   {tmp_path / 'data'} (owner ") and line.endswith(", mode drwxr-x---)"), line
+
+
 def test_fresh_installation_passes_with_warnings(tmp_path):
     result = run(initialised(tmp_path), "--no-dns")
     assert result.exit_code == 0, result.output

@@ -43,7 +43,8 @@ def init(app: App, force: bool, target: str | None) -> None:
     config = config_module.load(path)
     data_dir = config.data_dir
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        # 0750: the archive and the roster are not for every user (akn-mail doctor checks this).
+        data_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     except OSError as error:
         raise click.ClickException(f"cannot create data directory {data_dir}: {error.strerror}. Set [storage] data_dir to a writable place.") from None
     connection = db.connect(config.database_path)
