@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import shlex
 import signal
 
 from akn_mail.archive.filing import Archive
@@ -216,3 +218,15 @@ def test_searching_while_the_server_files_never_fails(config, database):
         thread.join(60)
     assert errors == []
     assert len(ArchiveSearch(archive.index, database).search("Klimaschutz", limit=100)) == 41
+
+
+def test_archived_log_line_keeps_an_extra_meeting_in_one_field(config, database, caplog):
+    setup_roster(database)
+    run_step(config, database, mail("[Protokoll] Sitzung 2027-Q1", message_id="q1@dormagen.example"), is_minutes=True)
+    caplog.set_level(logging.INFO, logger="akn_mail.archive")
+    # No meeting is left without minutes: these become an extra meeting ("extra 2027-03-20").
+    run_step(config, database, mail("[Protokoll] Sondersitzung", message_id="extra@dormagen.example"), is_minutes=True)
+    line = next(record.getMessage() for record in caplog.records if record.getMessage().startswith("archived "))
+    fields = dict(part.split("=", 1) for part in shlex.split(line)[1:])
+    assert fields["message_id"] == "<extra@dormagen.example>"
+    assert (fields["minutes"], fields["meeting"], fields["duplicate"]) == ("yes", "extra 2027-03-20", "no")

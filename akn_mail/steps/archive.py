@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 
+from .. import logs
 from ..context import Context, Decision
 
 log = logging.getLogger("akn_mail.archive")
@@ -46,10 +47,10 @@ def file_in_archive(message: EmailMessage, ctx: Context) -> Decision:
     ctx.archive_id = filed.message.id
     if not filed.duplicate:
         BackgroundIndexer.for_config(ctx.config).notify()
-    log.info(
-        "archived message_id=<%s> id=%s minutes=%s meeting=%s flags=%s duplicate=%s",
-        filed.message.message_id, filed.message.id, filed.message.is_minutes, filed.message.meeting,
-        ",".join(filed.message.flags), filed.duplicate,
+    # logs.event quotes values with spaces (meeting="extra 2027-03-20") so each stays one field.
+    logs.event(
+        log, "archived", message_id=filed.message.message_id, id=filed.message.id, minutes=filed.message.is_minutes,
+        meeting=filed.message.meeting or "", flags=filed.message.flags, duplicate=filed.duplicate,
     )
     if filed.message.is_minutes and not filed.duplicate:
         send_minutes_receipt(ctx.config, ctx.db, filed.message.id)
