@@ -80,6 +80,27 @@ def test_search_host_option_takes_any_spelling_of_a_member_and_refuses_an_unknow
     assert result.output == 'Error: no member named "Juchen". Did you mean "Jüchen"?\n'
 
 
+@pytest.mark.parametrize("damage, error", [
+    ("posting lists deleted", "FileNotFoundError"),
+    ("table of contents cut short", "EOFError"),  # click would print a bare "Aborted!" for it
+])
+def test_damaged_index_is_one_error_line_naming_reindex(filed, config, config_file, damage, error):
+    index_dir = Path(config.index_dir)
+    if damage == "posting lists deleted":
+        for damaged in sorted(index_dir.glob("*.pst")):
+            damaged.unlink()
+    else:
+        for toc in index_dir.glob("*.toc"):
+            toc.write_bytes(toc.read_bytes()[:50])
+    result = run(config_file, "search", "Radverkehr")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: the search index in {index_dir} cannot be read ({error}: ")
+    assert result.output.endswith("); rebuild it with: akn-mail archive reindex\n")
+    assert len(result.output.splitlines()) == 1
+    assert run(config_file, "archive", "reindex").exit_code == 0
+    assert len(json.loads(run(config_file, "search", "Radverkehr", "--json").output)) == 2
+
+
 def test_search_syntax_error_is_one_line_with_the_column(filed, config_file):
     result = run(config_file, "search", "Wärme AND (Hitze")
     assert result.exit_code == 1

@@ -79,7 +79,12 @@ class ArchiveIndex:
         self.path = Path(path)
 
     def exists(self) -> bool:
-        return self.path.exists() and whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME)
+        if not self.path.exists():
+            return False
+        try:
+            return whoosh_index.exists_in(str(self.path), indexname=INDEX_NAME)
+        except Exception:  # noqa: BLE001 - a table of contents cut short (EOFError, ...)
+            return True  # there is an index, a damaged one: opening it says so
 
     def open(self, create: bool = True):
         if self.exists():

@@ -423,7 +423,18 @@ class ArchiveSearch:
             if self._searcher is not None and self._searcher.up_to_date():
                 raise
             self.close()
-            return self._search(self._current_searcher(), text, **options)
+            try:
+                return self._search(self._current_searcher(), text, **options)
+            except ArchiveError:
+                raise
+            except Exception as error:  # noqa: BLE001 - whoosh raises many kinds on a damaged index
+                # Files missing or cut short (a full disk, a crash while copying a backup):
+                # the Maildir still has every message, so the fix is always a rebuild.
+                detail = " ".join(f"{type(error).__name__}: {error}".split())
+                raise ArchiveError(
+                    f"the search index in {self.index.path} cannot be read ({detail}); "
+                    "rebuild it with: akn-mail archive reindex"
+                ) from error
 
     def _search(self, searcher, text: str, *, minutes: bool, host: str | None, sender: str | None,
                 since: datetime.date | None, until: datetime.date | None, limit: int) -> list[Hit]:
