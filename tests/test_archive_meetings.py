@@ -23,6 +23,12 @@ SUBJECTS = [
     ("[Protokoll] Treffen 2027-06-30", "2027-Q2", "2027-06-30"),
     ("[Protokoll] Sitzung vom 31.02.2027", None, None),  # no such day: no date
     ("[Protokoll] Treffen im Rathaus", None, None),
+    # file names of imported documents: the date follows an underscore
+    ("[Protokoll] Protokoll_2025-03-05.pdf", "2025-Q1", "2025-03-05"),
+    ("[Protokoll] Protokoll_05.03.2025.docx", "2025-Q1", "2025-03-05"),
+    ("[Protokoll] AKN_2024_Q3.odt", "2024-Q3", None),
+    ("[Protokoll] AKN_Q3_2024.odt", "2024-Q3", None),
+    ("[Protokoll] Aktenzeichen 12024-Q3", None, None),  # part of a longer number
 ]
 
 

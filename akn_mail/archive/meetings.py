@@ -29,15 +29,18 @@ MONTHS = {
     "dezember": 12, "dez": 12,
 }
 _MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+# Numbers are bounded by "not a digit" rather than \b, and "_" separates like "-": file
+# names of imported minutes ("Protokoll_2025-03-05.pdf", "AKN_Q3_2024.odt") carry the date
+# after an underscore, which \b (underscore is a word character) would not see.
 QUARTER_PATTERNS = (
-    re.compile(r"\b(?P<year>\d{4})\s*[-/ ]?\s*Q(?P<number>[1-4])\b", re.IGNORECASE),
-    re.compile(r"\bQ(?P<number>[1-4])\s*[-/ ]?\s*(?P<year>\d{4})\b", re.IGNORECASE),
-    re.compile(r"\b(?P<number>[1-4])\.\s*Quartal\s+(?P<year>\d{4})\b", re.IGNORECASE),
+    re.compile(r"(?<!\d)(?P<year>\d{4})\s*[-/ _]?\s*Q(?P<number>[1-4])(?!\d)", re.IGNORECASE),
+    re.compile(r"(?<![^\W_])Q(?P<number>[1-4])\s*[-/ _]?\s*(?P<year>\d{4})(?!\d)", re.IGNORECASE),
+    re.compile(r"(?<!\d)(?P<number>[1-4])\.\s*Quartal\s+(?P<year>\d{4})(?!\d)", re.IGNORECASE),
 )
 DATE_PATTERNS = (
-    re.compile(r"\b(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})\b"),
-    re.compile(r"\b(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})\b"),
-    re.compile(rf"\b(?P<day>\d{{1,2}})\.?\s*(?P<month>{_MONTH_NAMES})\.?\s+(?P<year>\d{{4}})\b", re.IGNORECASE),
+    re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)"),
+    re.compile(r"(?<!\d)(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4}|\d{2})(?!\d)"),
+    re.compile(rf"(?<!\d)(?P<day>\d{{1,2}})\.?\s*(?P<month>{_MONTH_NAMES})\.?\s+(?P<year>\d{{4}})(?!\d)", re.IGNORECASE),
 )
 
 
