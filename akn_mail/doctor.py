@@ -251,6 +251,7 @@ def check_index(config: Config, database_ok: bool = True) -> Check:
         with index.searcher() as searcher:
             documents = searcher.doc_count()
     except Exception as error:  # noqa: BLE001 - whoosh raises many kinds on a damaged index
+        error = error.__cause__ or error  # whoosh's own error, not our IndexDamaged sentence around it
         return Check("index", FAIL, f"the search index in {config.index_dir} does not open: {error}.",
                      "akn-mail archive reindex (rebuilds it from the Maildir)")
     if archived is not None and documents != archived:

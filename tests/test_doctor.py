@@ -207,6 +207,7 @@ def test_damaged_index_fails(tmp_path):
     assert result.exit_code == 1
     assert lines(result)["index"].startswith(f"FAIL  index      the search index in {index} does not open: ")
     assert lines(result)["index"].endswith("Fix: akn-mail archive reindex (rebuilds it from the Maildir)")
+    assert lines(result)["index"].count("search index in") == 1  # the cause, not a second sentence about it
 
 
 def test_broken_template_override_fails(tmp_path):

@@ -42,6 +42,15 @@ class IndexMissing(ArchiveError):
     """There is no index yet."""
 
 
+class IndexDamaged(ArchiveError):
+    """The index's files are missing or cut short; the Maildir has everything to rebuild it."""
+
+    @classmethod
+    def of(cls, path: Path, error: BaseException) -> "IndexDamaged":
+        detail = " ".join(f"{type(error).__name__}: {error}".split())
+        return cls(f"the search index in {path} cannot be read ({detail}); rebuild it with: akn-mail archive reindex")
+
+
 def make_schema() -> Schema:
     """The fields. ``body`` holds all text (subject and headings twice, body, attachments,
     host and sender's member), so a plain query is one field; the others serve field
@@ -88,7 +97,10 @@ class ArchiveIndex:
 
     def open(self, create: bool = True):
         if self.exists():
-            return whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+            try:
+                return whoosh_index.open_dir(str(self.path), indexname=INDEX_NAME)
+            except Exception as error:  # noqa: BLE001 - whoosh raises many kinds on a damaged index
+                raise IndexDamaged.of(self.path, error) from error
         if not create:
             raise IndexMissing(f"there is no search index in {self.path} yet; build it with: akn-mail archive reindex")
         self.path.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
 from .analysis import MIN_TAIL_START, WORD, expansion_key, fold, stem
-from .index import ArchiveIndex, naive_utc
+from .index import ArchiveIndex, IndexDamaged, naive_utc
 from .store import ArchiveError
 
 # Plain words are looked up in "body", which holds all text (see index.make_schema).
@@ -430,11 +430,7 @@ class ArchiveSearch:
             except Exception as error:  # noqa: BLE001 - whoosh raises many kinds on a damaged index
                 # Files missing or cut short (a full disk, a crash while copying a backup):
                 # the Maildir still has every message, so the fix is always a rebuild.
-                detail = " ".join(f"{type(error).__name__}: {error}".split())
-                raise ArchiveError(
-                    f"the search index in {self.index.path} cannot be read ({detail}); "
-                    "rebuild it with: akn-mail archive reindex"
-                ) from error
+                raise IndexDamaged.of(self.index.path, error) from error
 
     def _search(self, searcher, text: str, *, minutes: bool, host: str | None, sender: str | None,
                 since: datetime.date | None, until: datetime.date | None, limit: int) -> list[Hit]:
