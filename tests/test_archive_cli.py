@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import mailbox
 import os
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from akn_mail.archive.filing import Archive
 from akn_mail.cli import cli
+from akn_mail.roster import Roster
 
 from archive_support import mail, odt_bytes, pdf_bytes, setup_roster
 
@@ -108,6 +110,23 @@ def test_damaged_index_is_one_error_line_naming_reindex(filed, config, config_fi
         expected = 3
     assert run(config_file, "archive", "reindex").exit_code == 0
     assert len(json.loads(run(config_file, "search", "Radverkehr", "--json").output)) == expected
+
+
+def test_search_host_option_means_that_member_not_every_name_containing_it(config, config_file, database):
+    roster = Roster(database)
+    for name, kind, address in (("Neuss", "municipality", "felix@neuss.example"),
+                                ("Rhein-Kreis Neuss", "county", "andrea@rhein-kreis-neuss.example")):
+        roster.add_member(name, kind, joined=datetime.date(2020, 1, 1))
+        roster.add_contact(name, address)
+    archive = Archive(config, database)
+    # No rotation: each set of minutes makes an extra meeting hosted by its sender's member.
+    city = archive.file(mail("[Protokoll] Treffen", "Radverkehr in Neuss", sender="felix@neuss.example",
+                             date="2027-03-20", message_id="stadt@neuss.example")).message
+    county = archive.file(mail("[Protokoll] Kreistreffen", "Radverkehr im Kreis", sender="andrea@rhein-kreis-neuss.example",
+                               date="2027-04-20", message_id="kreis@rhein-kreis-neuss.example")).message
+    for host, expected in (("Neuss", [city.id]), ("Rhein-Kreis Neuss", [county.id])):
+        result = run(config_file, "search", "Radverkehr", "--host", host, "--json")
+        assert [hit["id"] for hit in json.loads(result.output)] == expected, host
 
 
 def test_search_syntax_error_is_one_line_with_the_column(filed, config_file):

@@ -440,7 +440,14 @@ class ArchiveSearch:
         if minutes:
             filters.append(wq.Term("minutes", True))
         if host:
-            filters.append(_field_filter(schema, "host", host))
+            # The host field holds words, so "Neuss" is also in "Rhein-Kreis Neuss": keep
+            # only the messages whose host is this member (hosted minutes are few).
+            from ..text import fold as fold_name
+
+            wanted = fold_name(host)
+            exact = [wq.Term("id", hit["id"]) for hit in searcher.search(_field_filter(schema, "host", host), limit=None)
+                     if fold_name(hit.get("host_name") or "") == wanted]
+            filters.append(wq.Or(exact) if exact else wq.NullQuery)
         if sender:
             filters.append(_field_filter(schema, "from", sender))
         if since or until:
