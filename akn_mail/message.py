@@ -10,6 +10,7 @@ folds it); everything else, and the whole body, stays byte-identical.
 from __future__ import annotations
 
 import email
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -68,6 +69,15 @@ def parse(raw: bytes) -> Parsed:
     if "@" not in parsed.from_address:
         parsed.from_address = ""
     return parsed
+
+
+def fallback_message_id(raw: bytes, domain: str) -> str:
+    """A Message-ID for a message that has none: the same bytes always get the same one.
+
+    Derived from the bytes, so a re-run after a crash, the archive and every distributed
+    copy agree on it, and an identical retry by the sender's MTA is seen as a duplicate.
+    """
+    return f"archive-{hashlib.sha256(raw).hexdigest()[:24]}@{domain}"
 
 
 def _clean(value: str) -> str:

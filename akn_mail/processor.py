@@ -146,7 +146,10 @@ class Processor:
         ctx = Context(
             config=self.config, db=self.db, raw=entry.data, roster=self.roster, queue=self.queue,
             envelope_sender=entry.mail_from, recipients=entry.rcpt_tos, spool_id=entry.id,
-            message_id=parsed.message_id, subject=parsed.subject, from_address=parsed.from_address,
+            # A message without a Message-ID gets one derived from its bytes, the same in
+            # the archive, in every distributed copy and in a re-run after a crash.
+            message_id=parsed.message_id or message_module.fallback_message_id(entry.data, self.config.list_domain),
+            subject=parsed.subject, from_address=parsed.from_address,
             from_name=parsed.from_name, defects=parsed.defects, resolver=self.resolver,
             # The time of the 250, not of processing: after an outage the archive date, the
             # membership check and the duplicate window still refer to when the mail arrived.

@@ -218,3 +218,22 @@ def test_the_same_held_mail_twice_is_held_once(service, relay, contacts, config)
     connection = db_module.connect(config.database_path)
     assert len(HeldStore(connection, config).entries()) == 1
     connection.close()
+
+
+def without_message_id(body: str) -> bytes:
+    return post(body=body).replace(b"Message-ID: <post-1@dormagen.example>\r\n", b"")
+
+
+def test_posts_without_message_id_are_each_distributed_under_the_id_the_archive_keeps(service, relay, contacts, config):
+    send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], without_message_id("Erste Nachricht\r\n"))
+    send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], without_message_id("Zweite Nachricht\r\n"))
+    relay.sink.wait_for(2 * len(contacts))
+    copies = relay.sink.messages_to("umwelt@grevenbroich.example")
+    ids = [message_module.parse(copy).message_id for copy in copies]
+    assert len(ids) == 2 and len(set(ids)) == 2 and all(ids)
+    connection = db_module.connect(config.database_path)
+    try:
+        archived = {row["message_id"] for row in connection.execute("SELECT message_id FROM archived_messages")}
+    finally:
+        connection.close()
+    assert set(ids) <= archived

@@ -11,7 +11,6 @@ returns the first filing.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import logging
 import sqlite3
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from ..db import transaction
+from ..message import fallback_message_id
 from . import meetings as meeting_rules
 from .extract import MESSAGE_BUDGET_FACTOR, Extraction, Limits, extract
 from .index import EXCERPT_CHARS, ArchiveIndex, IndexBusy, naive_utc
@@ -44,11 +44,6 @@ class Filed:
 
 def is_minutes_subject(subject: str, tag: str) -> bool:
     return bool(tag) and tag.casefold() in (subject or "").casefold()
-
-
-def fallback_message_id(raw: bytes, domain: str) -> str:
-    """A Message-ID for a message that has none: the same bytes always get the same one."""
-    return f"archive-{hashlib.sha256(raw).hexdigest()[:24]}@{domain}"
 
 
 class Archive:

@@ -24,7 +24,7 @@ from .. import logs
 from ..context import Context, Decision
 from ..domains import reserved_name
 from ..footer import add_footer
-from ..message import edit_headers, format_address, header_all
+from ..message import edit_headers, format_address, header_all, header_str
 
 log = logging.getLogger("akn_mail.steps.decorate")
 
@@ -130,11 +130,12 @@ def decorate(message: EmailMessage, ctx: Context) -> Decision:
     add += [("Precedence", "list"), ("X-Loop", list_address)]
 
     replace: dict[str, str] = {}
-    if not ctx.message_id:
-        # Every copy needs the same Message-ID, for threading, the archive and duplicate checks.
-        generated = make_msgid(domain=config.list_domain)
-        ctx.message_id = generated.strip("<>")
-        replace["Message-ID"] = generated
+    if not header_str(message, "Message-ID"):
+        # Every copy needs the same Message-ID, for threading, the archive and duplicate checks
+        # (the processor derives one from the bytes; a step run alone makes one up).
+        if not ctx.message_id:
+            ctx.message_id = make_msgid(domain=config.list_domain).strip("<>")
+        replace["Message-ID"] = f"<{ctx.message_id}>"
     subject = prefixed_subject(ctx.subject, config.list.subject_prefix)
     if subject is not None:
         replace["Subject"] = subject
