@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -29,11 +30,16 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def config(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> config_module.Config:
-    for name in list(__import__("os").environ):
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No AKN_MAIL_* setting of the machine running the tests reaches a test."""
+    for name in list(os.environ):
         if name.startswith("AKN_MAIL_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def config(config_file: Path) -> config_module.Config:
     return config_module.load(config_file)
 
 

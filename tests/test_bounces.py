@@ -30,9 +30,6 @@ def sample(name: str) -> bytes:
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    for name in list(__import__("os").environ):
-        if name.startswith("AKN_MAIL_"):
-            monkeypatch.delenv(name)
     path = tmp_path / "akn-mail.toml"
     path.write_text(
         '[list]\naddress = "akn@lists.example"\nadmins = ["admin@rhein-kreis-neuss.example"]\n'
@@ -341,9 +338,6 @@ def test_recipient_refused_by_the_relay_is_scored_from_the_delivery_queue(tmp_pa
     from akn_mail.delivery import Deliverer
     from conftest import free_port
 
-    for name in list(__import__("os").environ):
-        if name.startswith("AKN_MAIL_"):
-            monkeypatch.delenv(name)
     handler = RefusingRelay(CONTACT)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port(), server_hostname="relay.localhost")
     controller.start()

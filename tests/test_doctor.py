@@ -24,13 +24,6 @@ from akn_mail.cli import cli
 from conftest import free_port
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AKN_MAIL_"):
-            monkeypatch.delenv(name)
-
-
 def write_config(tmp_path, extra: str = "") -> str:
     path = tmp_path / "akn-mail.toml"
     path.write_text(

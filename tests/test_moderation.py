@@ -23,9 +23,6 @@ STRANGER = "j.mueller@stadtwerke-grevenbroich.example"
 
 @pytest.fixture
 def running(tmp_path, monkeypatch):
-    for name in list(__import__("os").environ):
-        if name.startswith("AKN_MAIL_"):
-            monkeypatch.delenv(name)
     relay = Relay().start()
     setup = Setup(tmp_path, relay)
     configure(setup.config, relay)

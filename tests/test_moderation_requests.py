@@ -11,9 +11,6 @@ from test_notices import ADMIN, Setup, text, wait_for_message
 
 @pytest.fixture
 def running(tmp_path, monkeypatch):
-    for name in list(__import__("os").environ):
-        if name.startswith("AKN_MAIL_"):
-            monkeypatch.delenv(name)
     relay = Relay().start()
     setup = Setup(tmp_path, relay)
     configure(setup.config, relay)

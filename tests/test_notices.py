@@ -60,9 +60,6 @@ class Setup:
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    for name in list(__import__("os").environ):
-        if name.startswith("AKN_MAIL_"):
-            monkeypatch.delenv(name)
     relay = Relay().start()
     setup = Setup(tmp_path, relay)
     yield setup

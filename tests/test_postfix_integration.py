@@ -18,7 +18,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import mailbox
 import os
 import re
 import shutil

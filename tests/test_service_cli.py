@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from click.testing import CliRunner
@@ -18,9 +17,6 @@ from service_support import load_roster, post
 
 @pytest.fixture
 def run(config_file, config, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AKN_MAIL_"):
-            monkeypatch.delenv(name)
     runner = CliRunner()
 
     def invoke(*args):
