@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .app import App
+from .output import table
 
 
 @click.group()
@@ -52,9 +53,7 @@ def list_meetings(app: App, with_minutes: bool, year: int | None, as_json: bool)
     for entry in entries:
         minutes = f"#{entry.archived_id} {entry.minutes_subject}" if entry.minutes else "MISSING" if "missing" in entry.flags else "-"
         rows.append((entry.meeting, entry.date or "-", entry.host or "-", minutes, " ".join(entry.flags)))
-    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
-    for row in rows:
-        click.echo("  ".join(str(value).ljust(width) for value, width in zip(row, widths)) + "  " + row[4])
+    click.echo(table(rows))
 
 
 @archive.command("show")

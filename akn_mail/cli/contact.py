@@ -7,7 +7,7 @@ import json
 import click
 
 from .app import App
-from .member import _table
+from .output import table
 
 
 def _warn_if_no_contact(app: App, member_name: str) -> None:
@@ -116,7 +116,7 @@ def list_contacts(app: App, member_name: str | None, as_json: bool) -> None:
     for item in contacts:
         delivery = "on" if item.delivery_enabled else "off" + (f" ({item.disabled_reason})" if item.disabled_reason else "")
         rows.append([item.email, item.name or "-", item.member_name, delivery])
-    click.echo(_table(rows))
+    click.echo(table(rows))
 
 
 @contact.command("enable", short_help="Switch list delivery back on.")

@@ -8,6 +8,7 @@ import json
 import click
 
 from .app import App
+from .output import table
 
 KIND_CHOICE = click.Choice(["municipality", "county", "advisor"])
 
@@ -18,11 +19,6 @@ def _date(value: str | None) -> datetime.date | None:
     from ..quarter import parse_date
 
     return parse_date(value)
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
 
 @click.group()
@@ -67,7 +63,7 @@ def list_members(app: App, current: bool, as_json: bool) -> None:
             item["name"], item["kind"], "yes" if item["hosts"] else "no", item["joined"] or "-", item["left"] or "-",
             contacts or "-",
         ])
-    click.echo(_table(rows))
+    click.echo(table(rows))
 
 
 @member.command("add", short_help="Add a member.")

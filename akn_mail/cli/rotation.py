@@ -8,7 +8,7 @@ import json
 import click
 
 from .app import App
-from .member import _table
+from .output import table
 
 
 def _day(value: str | None) -> datetime.date | None:
@@ -60,7 +60,7 @@ def show(app: App, quarters: int, first: str | None, today: str | None, as_json:
             entry.quarter, _host(entry.host), entry.status_text, entry.date.isoformat() if entry.date else "-",
             entry.place or "-",
         ])
-    click.echo(_table(rows))
+    click.echo(table(rows))
 
 
 @rotation.command("start", short_help="Set where the rotation starts.")
@@ -224,7 +224,7 @@ def meetings(app: App, as_json: bool) -> None:
             str(item["id"]), item["kind"], item["quarter"], item["date"] or "-", item["host"] or "-", item["status"],
             item["place"] or "-",
         ])
-    click.echo(_table(table))
+    click.echo(table(table))
 
 
 @rotation.command("ics", short_help="Write the dated meetings as iCalendar.")
