@@ -30,6 +30,7 @@ Settings: [bounces] threshold, decay_days; [list] admins.
 from __future__ import annotations
 
 import email
+import functools
 import email.utils
 import logging
 import re
@@ -262,24 +263,22 @@ class Bounces:
     def __init__(self, db: sqlite3.Connection, config: Config, roster: Any = None, queue: Any = None):
         self.db = db
         self.config = config
-        self._roster = roster
-        self._queue = queue
+        if roster is not None:
+            self.roster = roster
+        if queue is not None:
+            self.queue = queue
 
-    @property
+    @functools.cached_property
     def roster(self):
-        if self._roster is None:
-            from .roster import Roster
+        from .roster import Roster
 
-            self._roster = Roster(self.db)
-        return self._roster
+        return Roster(self.db)
 
-    @property
+    @functools.cached_property
     def queue(self):
-        if self._queue is None:
-            from .delivery import DeliveryQueue
+        from .delivery import DeliveryQueue
 
-            self._queue = DeliveryQueue(self.db, self.config)
-        return self._queue
+        return DeliveryQueue(self.db, self.config)
 
     # The report path -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ Settings: [list] language, admins, moderators; [templates] directory.
 
 from __future__ import annotations
 
+import functools
 import datetime as dt
 import logging
 import sqlite3
@@ -38,25 +39,23 @@ class Notices:
         self.config = config
         self.db = db
         self.queue = queue if queue is not None else DeliveryQueue(db, config)
-        self._roster = roster
-        self._rotation = rotation
+        if roster is not None:
+            self.roster = roster
+        if rotation is not None:
+            self.rotation = rotation
         self.templates = Templates(config)
 
-    @property
+    @functools.cached_property
     def roster(self):
-        if self._roster is None:
-            from .roster import Roster
+        from .roster import Roster
 
-            self._roster = Roster(self.db)
-        return self._roster
+        return Roster(self.db)
 
-    @property
+    @functools.cached_property
     def rotation(self):
-        if self._rotation is None:
-            from .rotation import Rotation
+        from .rotation import Rotation
 
-            self._rotation = Rotation(self.db, self.roster)
-        return self._rotation
+        return Rotation(self.db, self.roster)
 
     def send(
         self,
