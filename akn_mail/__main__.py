@@ -1,5 +1,5 @@
 """``python -m akn_mail`` runs the command line, exactly as the ``akn-mail`` script does."""
 
-from .cli import main
+from akn_mail.cli import main
 
 main()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AknError
+from akn_mail.errors import AknError
 
 CONFIG_ENV = "AKN_MAIL_CONFIG"
 DEFAULT_CONFIG_NAME = "akn-mail.toml"

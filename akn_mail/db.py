@@ -13,7 +13,7 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
-from .errors import AknError
+from akn_mail.errors import AknError
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

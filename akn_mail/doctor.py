@@ -23,9 +23,9 @@ import stat
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from . import db as db_module
-from .config import Config
-from .domains import reserved_name
+from akn_mail import db as db_module
+from akn_mail.config import Config
+from akn_mail.domains import reserved_name
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 DATA_SUBDIRS = ("spool", "maildir", "outbox", "held", "bounces", "index")
@@ -71,7 +71,7 @@ def run_checks(config: Config, *, dns: bool = True, timeout: float = 10.0, resol
 
 def check_config(config: Config) -> Check:
     """The file was read (a broken one never gets here); values that work but hurt are warned about."""
-    from .logs import LEVELS
+    from akn_mail.logs import LEVELS
 
     source = str(config.path) if config.path else "built-in defaults (no config file found)"
     if config.logging.level.upper() not in LEVELS:
@@ -225,7 +225,7 @@ def check_contacts(config: Config) -> Check:
 
 def check_index(config: Config, database_ok: bool = True) -> Check:
     """The index directory opens and holds as many documents as the archive has messages."""
-    from .archive.index import ArchiveIndex
+    from akn_mail.archive.index import ArchiveIndex
 
     index = ArchiveIndex(config.index_dir)
     archived = None
@@ -265,7 +265,7 @@ def check_index(config: Config, database_ok: bool = True) -> Check:
 def check_templates(config: Config) -> Check:
     """Every template (shipped or a site override) renders with sample values."""
     try:
-        from . import templating
+        from akn_mail.notices import templating
 
         problems = templating.check_all(config)
         overrides = templating.Templates(config).overrides()

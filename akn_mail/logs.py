@@ -28,7 +28,7 @@ import re
 import sys
 from typing import Any
 
-from .config import Config, ConfigError
+from akn_mail.config import Config, ConfigError
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

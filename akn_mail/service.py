@@ -29,66 +29,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import db as db_module
-from .config import Config
-from .delivery import Deliverer, DeliveryQueue
-from .ingress import IngressHandler, server_factory
-from .processor import Processor
-from .spool import GroupCommitter, Spool, SpoolError
+from akn_mail import db as db_module
+from akn_mail.config import Config
+from akn_mail.delivery.deliverer import Deliverer
+from akn_mail.delivery.worker import DeliveryWorker
+from akn_mail.edge.ingress import IngressHandler, server_factory
+from akn_mail.pipeline.processor import Processor
+from akn_mail.edge.spool import GroupCommitter, Spool, SpoolError
 
 log = logging.getLogger("akn_mail.service")
 
 WORKER_NICENESS = 5
-
-
-class DeliveryWorker:
-    """The deliverer's thread: a round whenever mail is queued or a retry falls due."""
-
-    def __init__(self, config: Config, wakeup: threading.Event):
-        self.config = config
-        self.wakeup = wakeup
-        self.db = db_module.connect(config.database_path)
-        self.queue = DeliveryQueue(self.db, config, wakeup)
-        self.deliverer = Deliverer(self.queue, config)
-        self.thread: threading.Thread | None = None
-        self.stopping = threading.Event()
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="akn-deliver", daemon=True)
-        self.thread.start()
-
-    def stop(self, timeout: float = 60.0) -> None:
-        self.stopping.set()
-        self.deliverer.stopping.set()
-        self.wakeup.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-    def _run(self) -> None:
-        poll = self.config.delivery.poll_seconds
-        while not self.stopping.is_set():
-            self.wakeup.clear()
-            try:
-                attempted = self.deliverer.deliver_due()
-                if attempted:
-                    self._score_failures()
-            except Exception:
-                log.exception("delivery round failed; retrying in %.1f s", poll)
-                attempted = 0
-            if attempted:
-                continue  # more may have become due meanwhile
-            due_in = self.queue.next_due_in()
-            self.wakeup.wait(poll if due_in is None else min(poll, due_in))
-
-    def _score_failures(self) -> None:
-        """Let bounce handling score what our relay refused."""
-        try:
-            from .bounces import score_delivery_failures
-            from .roster import Roster
-
-            score_delivery_failures(self.db, self.config, roster=Roster(self.db), queue=self.queue)
-        except Exception:
-            log.exception("scoring delivery failures failed")
 
 
 class Service:
@@ -259,7 +210,7 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
     except OSError:
         pass
     if setup_logging:
-        from . import logs
+        from akn_mail import logs
 
         logs.setup(config)
 
@@ -279,7 +230,7 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
     # Posts filed before a crash or stop but not yet indexed are searchable now, not only
     # after the next post wakes the indexer (a new indexer starts with a catch-up run).
     # Imported here: the archive loads whoosh, which the SMTP edge process never needs.
-    from .archive.indexer import BackgroundIndexer
+    from akn_mail.archive.indexer import BackgroundIndexer
 
     BackgroundIndexer.for_config(config).notify()
     processor.start()

@@ -10,8 +10,8 @@ from email import policy
 from email.message import EmailMessage
 
 from akn_mail.archive.filing import Archive
-from akn_mail.roster import Roster
-from akn_mail.rotation import Rotation
+from akn_mail.roster.members import Roster
+from akn_mail.roster.rotation import Rotation
 
 MEMBERS = ("Dormagen", "Grevenbroich", "Jüchen", "Kaarst")
 CONTACTS = {

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from akn_mail import db as db_module
 from akn_mail.config import Config
-from akn_mail.roster import Roster
+from akn_mail.roster.members import Roster
 from akn_mail.service import ThreadedService
 
 from conftest import ROSTER_CSV, free_port

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from akn_mail.archive.filing import Archive
 from akn_mail.cli import cli
-from akn_mail.roster import Roster
+from akn_mail.roster.members import Roster
 
 from archive_support import mail, odt_bytes, pdf_bytes, setup_roster
 

@@ -11,10 +11,10 @@ import signal
 from akn_mail.archive.filing import Archive
 from akn_mail.archive.indexer import BackgroundIndexer
 from akn_mail.archive.search import ArchiveSearch
-from akn_mail.context import Context
+from akn_mail.pipeline.context import Context
 from akn_mail.message import parse
-from akn_mail.roster import Roster
-from akn_mail.steps.archive import file_in_archive
+from akn_mail.roster.members import Roster
+from akn_mail.pipeline.steps.archive import file_in_archive
 
 from archive_support import docx_bytes, mail, odt_bytes, pdf_bytes, setup_roster, zip_bomb_docx
 

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from akn_mail.archive.indexer import BackgroundIndexer
 from akn_mail.cli import cli
-from akn_mail.context import Context
+from akn_mail.pipeline.context import Context
 from akn_mail.message import parse
-from akn_mail.roster import Roster
-from akn_mail.steps.archive import file_in_archive
+from akn_mail.roster.members import Roster
+from akn_mail.pipeline.steps.archive import file_in_archive
 
 from archive_support import mail
 from conftest import ROSTER_CSV

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from akn_mail.archive.meetings import subject_reference
-from akn_mail.quarter import Quarter
+from akn_mail.roster.quarter import Quarter
 
 from archive_support import archive_for, mail, setup_roster
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from akn_mail import bounces
+from akn_mail.delivery import bounces
 from akn_mail import config as config_module
 from akn_mail import db
-from akn_mail.bounces import Bounces
-from akn_mail.context import Context
-from akn_mail.delivery import DeliveryQueue
-from akn_mail.roster import Roster
+from akn_mail.delivery.bounces import Bounces
+from akn_mail.pipeline.context import Context
+from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.roster.members import Roster
 
 DATA = Path(__file__).resolve().parent / "data" / "bounces"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -218,7 +218,7 @@ def test_verp_decode(address, expected):
 
 
 def test_verp_decode_reverses_the_delivery_queue_encoding():
-    from akn_mail.delivery import verp_address
+    from akn_mail.delivery.queue import verp_address
 
     for recipient in ("klima@kaarst.example", "a.b+tag@x.example"):
         assert bounces.verp_decode("akn-bounces@lists.example", verp_address("akn-bounces@lists.example", recipient)) == recipient
@@ -335,7 +335,7 @@ class RefusingRelay:
 def test_recipient_refused_by_the_relay_is_scored_from_the_delivery_queue(tmp_path, monkeypatch):
     from aiosmtpd.controller import Controller
 
-    from akn_mail.delivery import Deliverer
+    from akn_mail.delivery.deliverer import Deliverer
     from conftest import free_port
 
     handler = RefusingRelay(CONTACT)

@@ -262,7 +262,7 @@ def test_every_foundation_command_has_help_with_an_example(run):
 def test_cli_modules_do_not_import_heavy_libraries():
     code = (
         "import sys, akn_mail.cli.roster, akn_mail.cli.member, akn_mail.cli.contact, akn_mail.cli.rotation;"
-        "heavy = [m for m in ('icalendar', 'email_validator', 'akn_mail.roster_file', 'akn_mail.rotation') if m in sys.modules];"
+        "heavy = [m for m in ('icalendar', 'email_validator', 'akn_mail.roster.roster_file', 'akn_mail.roster.rotation') if m in sys.modules];"
         "print(heavy)"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

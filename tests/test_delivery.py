@@ -14,7 +14,8 @@ import time
 import pytest
 
 from akn_mail import db as db_module
-from akn_mail.delivery import Deliverer, DeliveryQueue, verp_address
+from akn_mail.delivery.deliverer import Deliverer
+from akn_mail.delivery.queue import DeliveryQueue, verp_address
 
 from conftest import free_port
 from service_support import WAIT, Relay, load_roster, post, send
@@ -444,7 +445,7 @@ def test_a_refused_envelope_sender_is_retried_not_counted_as_a_bounce(config, da
 
 
 def test_a_sent_row_is_never_changed_by_a_later_failure(config, database):
-    from akn_mail.delivery import Result
+    from akn_mail.delivery.deliverer import Result
 
     queue = queue_with(config, database, ["anna@dormagen.example"])
     [entry] = queue.entries()

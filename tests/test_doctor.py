@@ -106,8 +106,8 @@ def test_fresh_installation_passes_with_warnings(tmp_path):
 
 
 def test_mail_waiting_for_hours_and_disabled_contacts_are_warned_about(tmp_path):
-    from akn_mail.delivery import DeliveryQueue
-    from akn_mail.roster import Roster
+    from akn_mail.delivery.queue import DeliveryQueue
+    from akn_mail.roster.members import Roster
 
     path = initialised(tmp_path)
     config = config_module.load(path)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from akn_mail import db as db_module
-from akn_mail.delivery import normalize_line_endings
-from akn_mail.ingress import route_of
+from akn_mail.delivery.queue import normalize_line_endings
+from akn_mail.edge.ingress import route_of
 
 from service_support import WAIT, Relay, ThreadedService, configure, load_roster, post
 

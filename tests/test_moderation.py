@@ -14,7 +14,7 @@ import pytest
 from service_support import WAIT, configure, post, send
 from test_notices import Setup, text, wait_for_message
 
-from akn_mail.moderation import find_action, find_tokens, hash_token
+from akn_mail.notices.moderation import find_action, find_tokens, hash_token
 from service_support import Relay, ThreadedService
 
 MODERATOR = "moderation@rhein-kreis-neuss.example"

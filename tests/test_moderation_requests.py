@@ -138,7 +138,7 @@ def test_what_is_never_answered(headers, envelope, reason):
     from email.policy import SMTP
 
     from akn_mail.config import Config
-    from akn_mail.requests import is_automatic
+    from akn_mail.notices.requests import is_automatic
 
     parsed = message_from_bytes(message("anna@dormagen.example", "akn-request@lists.example", "unsubscribe", extra=headers), policy=SMTP)
     assert is_automatic(parsed, envelope, Config()) == reason
@@ -152,6 +152,6 @@ def test_what_is_never_answered(headers, envelope, reason):
     ("Frage", "> unsubscribe\nDanke\n", False),
 ])
 def test_what_counts_as_unsubscribe(subject, body, wanted):
-    from akn_mail.requests import wants_unsubscribe
+    from akn_mail.notices.requests import wants_unsubscribe
 
     assert wants_unsubscribe(subject, body) is wanted

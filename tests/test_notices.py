@@ -15,11 +15,12 @@ from service_support import WAIT, Relay, ThreadedService, configure, load_roster
 from akn_mail import config as config_module
 from akn_mail import db as db_module
 from akn_mail.cli import cli
-from akn_mail.delivery import Deliverer, DeliveryQueue
-from akn_mail.quarter import Quarter
-from akn_mail.roster import Roster
-from akn_mail.rotation import Rotation
-from akn_mail.templating import format_quarter
+from akn_mail.delivery.deliverer import Deliverer
+from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.roster.quarter import Quarter
+from akn_mail.roster.members import Roster
+from akn_mail.roster.rotation import Rotation
+from akn_mail.notices.templating import format_quarter
 
 ADMIN = "admin@rhein-kreis-neuss.example"
 
@@ -197,8 +198,8 @@ def test_minutes_receipt_goes_to_the_sender_through_the_service(setup):
 
 def test_a_notice_that_comes_back_is_never_distributed_or_answered(setup):
     """An auto-forward or a misdirected bounce returns our own notice: it must die there."""
-    from akn_mail.template_samples import sample_variables
-    from akn_mail.templating import Templates
+    from akn_mail.notices.template_samples import sample_variables
+    from akn_mail.notices.templating import Templates
 
     configure(setup.config, setup.relay)
     notice = Templates(setup.config).message("welcome", "klimaschutz@dormagen.example", **sample_variables("welcome")).as_bytes()

@@ -7,16 +7,16 @@ import datetime
 import pytest
 
 from akn_mail import message as message_module
-from akn_mail.context import Context, Decision
-from akn_mail.delivery import DeliveryQueue
-from akn_mail.pipeline import STEPS, run, steps_after
-from akn_mail.roster import Roster
-from akn_mail.steps.decorate import decorate, prefixed_subject
-from akn_mail.steps.duplicate import drop_duplicate
-from akn_mail.steps.enqueue import enqueue
-from akn_mail.steps.loop import check_loop
-from akn_mail.steps.minutes import detect_minutes
-from akn_mail.steps.sender import check_sender
+from akn_mail.pipeline.context import Context, Decision
+from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.pipeline.chain import STEPS, run, steps_after
+from akn_mail.roster.members import Roster
+from akn_mail.pipeline.steps.decorate import decorate, prefixed_subject
+from akn_mail.pipeline.steps.duplicate import drop_duplicate
+from akn_mail.pipeline.steps.enqueue import enqueue
+from akn_mail.pipeline.steps.loop import check_loop
+from akn_mail.pipeline.steps.minutes import detect_minutes
+from akn_mail.pipeline.steps.sender import check_sender
 
 BODY = b"Hallo zusammen,\r\n\r\nanbei die Termine.\r\n-- \r\nPetra\r\n"
 
@@ -258,7 +258,7 @@ def test_decorate_from_rewrite_always_and_never(config, database):
 
 
 def test_default_resolver_never_looks_up_reserved_names():
-    from akn_mail.steps.decorate import DnsDmarcResolver
+    from akn_mail.pipeline.steps.decorate import DnsDmarcResolver
 
     resolver = DnsDmarcResolver(timeout=0.01)
     for domain in ("dormagen.example", "x.test", "y.invalid", "localhost", "a.b.localhost", "example.org", "mail.example.com"):

@@ -309,7 +309,7 @@ file = "akn-mail.log"
     def set_up_roster(self) -> None:
         from akn_mail import config as config_module
         from akn_mail import db
-        from akn_mail.roster import Roster
+        from akn_mail.roster.members import Roster
 
         config = config_module.load(self.config, environ={})
         connection = db.connect(config.database_path)

@@ -13,8 +13,8 @@ from test_notices import Setup, text
 
 from akn_mail.archive.filing import Archive
 from akn_mail.cli import cli
-from akn_mail.roster import Roster
-from akn_mail.rotation import Rotation
+from akn_mail.roster.members import Roster
+from akn_mail.roster.rotation import Rotation
 
 GREVENBROICH = ["a.demir@grevenbroich.example", "umwelt@grevenbroich.example"]
 DORMAGEN = "klimaschutz@dormagen.example"

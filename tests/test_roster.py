@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from akn_mail.roster import Roster, RosterError
+from akn_mail.roster.members import Roster, RosterError
 
 D = datetime.date
 

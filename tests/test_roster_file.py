@@ -10,8 +10,8 @@ import unicodedata
 import pytest
 
 from akn_mail import db
-from akn_mail.roster import Roster
-from akn_mail.roster_file import RosterFileError, export_roster, import_roster
+from akn_mail.roster.members import Roster
+from akn_mail.roster.roster_file import RosterFileError, export_roster, import_roster
 
 from conftest import ROSTER_CSV
 

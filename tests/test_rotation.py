@@ -7,9 +7,9 @@ import datetime
 
 import pytest
 
-from akn_mail.quarter import Quarter, QuarterError
-from akn_mail.roster import Roster
-from akn_mail.rotation import Rotation, RotationError
+from akn_mail.roster.quarter import Quarter, QuarterError
+from akn_mail.roster.members import Roster
+from akn_mail.roster.rotation import Rotation, RotationError
 
 D = datetime.date
 MUNICIPALITIES = ["Rommerskirchen", "Kaarst", "Dormagen", "Jüchen", "Neuss", "Grevenbroich", "Meerbusch", "Korschenbroich"]

@@ -8,9 +8,9 @@ import pytest
 
 from akn_mail import db as db_module
 from akn_mail import message as message_module
-from akn_mail.delivery import DeliveryQueue
-from akn_mail.held import HeldStore
-from akn_mail.roster import Roster
+from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.notices.held import HeldStore
+from akn_mail.roster.members import Roster
 
 from service_support import WAIT, Relay, StaticResolver, ThreadedService, configure, load_roster, post, send
 

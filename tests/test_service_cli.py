@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from akn_mail import db as db_module
 from akn_mail.cli import cli
-from akn_mail.delivery import DeliveryQueue
-from akn_mail.held import HeldStore
+from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.notices.held import HeldStore
 
 from service_support import load_roster, post
 

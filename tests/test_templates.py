@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from akn_mail.cli import cli
-from akn_mail.template_samples import sample_variables
-from akn_mail.templating import LANGUAGES, TEMPLATES, TemplateError, Templates, build_message, check_all, require_valid, shipped_directory
+from akn_mail.notices.template_samples import sample_variables
+from akn_mail.notices.templating import LANGUAGES, TEMPLATES, TemplateError, Templates, build_message, check_all, require_valid, shipped_directory
 
 REPO = Path(__file__).resolve().parent.parent
 

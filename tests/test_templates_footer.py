@@ -8,7 +8,7 @@ from email.policy import SMTP
 from service_support import Relay, ThreadedService, configure, load_roster, post, send
 
 from akn_mail.config import Config
-from akn_mail.footer import add_footer, footer_text
+from akn_mail.notices.footer import add_footer, footer_text
 
 SIGNED_CONTENT = (
     b"--sig42\r\n"

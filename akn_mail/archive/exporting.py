@@ -11,8 +11,8 @@ import mailbox
 import os
 from pathlib import Path
 
-from .mime import read, safe_filename
-from .store import ArchiveError
+from akn_mail.archive.mime import read, safe_filename
+from akn_mail.archive.store import ArchiveError
 
 
 def export_message(archive, ident: str, target: Path) -> list[Path]:

@@ -17,13 +17,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from ..db import transaction
-from ..message import fallback_message_id
-from . import meetings as meeting_rules
-from .extract import MESSAGE_BUDGET_FACTOR, Extraction, Limits, extract
-from .index import EXCERPT_CHARS, ArchiveIndex, IndexBusy, naive_utc
-from .mime import ParsedMail, read
-from .store import Maildir, MetadataStore, StoredMessage
+from akn_mail.db import transaction
+from akn_mail.message import fallback_message_id
+from akn_mail.archive import meetings as meeting_rules
+from akn_mail.archive.extract import MESSAGE_BUDGET_FACTOR, Extraction, Limits, extract
+from akn_mail.archive.index import EXCERPT_CHARS, ArchiveIndex, IndexBusy, naive_utc
+from akn_mail.archive.mime import ParsedMail, read
+from akn_mail.archive.store import Maildir, MetadataStore, StoredMessage
 
 log = logging.getLogger("akn_mail.archive")
 
@@ -61,7 +61,7 @@ class Archive:
     @property
     def roster(self):
         if self._roster is None:
-            from ..roster import Roster
+            from akn_mail.roster.members import Roster
 
             self._roster = Roster(self.db)
         return self._roster

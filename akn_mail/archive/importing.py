@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .store import ArchiveError
+from akn_mail.archive.store import ArchiveError
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".odt", ".txt", ".html", ".htm"}
 

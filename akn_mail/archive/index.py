@@ -22,8 +22,8 @@ from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import NO_MERGE
 
-from .analysis import german_analyzer, tails_analyzer
-from .store import ArchiveError
+from akn_mail.archive.analysis import german_analyzer, tails_analyzer
+from akn_mail.archive.store import ArchiveError
 
 LOCK_TIMEOUT = 30.0
 LOCK_DELAY = 0.05

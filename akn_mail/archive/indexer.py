@@ -56,8 +56,8 @@ class BackgroundIndexer:
         return self.idle.wait(timeout)
 
     def _run(self) -> None:
-        from .. import db as db_module
-        from .filing import Archive
+        from akn_mail import db as db_module
+        from akn_mail.archive.filing import Archive
 
         while True:
             self.wake.wait()

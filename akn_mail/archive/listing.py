@@ -11,8 +11,8 @@ import datetime
 import sqlite3
 from dataclasses import dataclass, field
 
-from ..quarter import Quarter
-from .store import meeting_label
+from akn_mail.roster.quarter import Quarter
+from akn_mail.archive.store import meeting_label
 
 
 @dataclass

@@ -20,7 +20,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 
-from ..quarter import Quarter, QuarterError
+from akn_mail.roster.quarter import Quarter, QuarterError
 
 MONTHS = {
     "januar": 1, "jan": 1, "jänner": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
@@ -109,7 +109,7 @@ class Link:
 
 
 def _rotation(db: sqlite3.Connection):
-    from ..rotation import Rotation
+    from akn_mail.roster.rotation import Rotation
 
     return Rotation(db)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 
-from .extract import html_text, text_headings
+from akn_mail.archive.extract import html_text, text_headings
 
 MAX_FILENAME = 120
 _RESERVED = re.compile(r'[<>:"/\\|?*]')

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
-from .analysis import MIN_TAIL_START, WORD, expansion_key, fold, stem
-from .index import ArchiveIndex, IndexDamaged, naive_utc
-from .store import ArchiveError
+from akn_mail.archive.analysis import MIN_TAIL_START, WORD, expansion_key, fold, stem
+from akn_mail.archive.index import ArchiveIndex, IndexDamaged, naive_utc
+from akn_mail.archive.store import ArchiveError
 
 # Plain words are looked up in "body", which holds all text (see index.make_schema).
 DEFAULT_FIELD = "body"
@@ -442,7 +442,7 @@ class ArchiveSearch:
         if host:
             # The host field holds words, so "Neuss" is also in "Rhein-Kreis Neuss": keep
             # only the messages whose host is this member (hosted minutes are few).
-            from ..text import fold as fold_name
+            from akn_mail.text import fold as fold_name
 
             wanted = fold_name(host)
             exact = [wq.Term("id", hit["id"]) for hit in searcher.search(_field_filter(schema, "host", host), limit=None)

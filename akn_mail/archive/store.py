@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from ..errors import AknError
-from ..files import DurableMaildir
+from akn_mail.errors import AknError
+from akn_mail.files import DurableMaildir
 
 
 class ArchiveError(AknError):
@@ -134,7 +134,7 @@ class MetadataStore:
     @property
     def rotation(self):
         if self._rotation is None:
-            from ..rotation import Rotation
+            from akn_mail.roster.rotation import Rotation
 
             self._rotation = Rotation(self.db)
         return self._rotation

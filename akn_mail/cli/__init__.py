@@ -11,8 +11,8 @@ import importlib
 
 import click
 
-from ..errors import AknError
-from .app import App
+from akn_mail.errors import AknError
+from akn_mail.cli.app import App
 
 # name -> ("module:attribute", one-line summary); the order is the order of ``akn-mail --help``.
 # The summaries are here so that ``--help`` lists the commands without importing any of them

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-from .. import config as config_module
-from ..config import Config
+from akn_mail import config as config_module
+from akn_mail.config import Config
 
 
 class App:
@@ -21,42 +21,42 @@ class App:
 
     @functools.cached_property
     def db(self) -> sqlite3.Connection:
-        from .. import db
+        from akn_mail import db
 
         return db.connect(self.config.database_path)
 
     @functools.cached_property
     def roster(self):
-        from ..roster import Roster
+        from akn_mail.roster.members import Roster
 
         return Roster(self.db)
 
     @functools.cached_property
     def rotation(self):
-        from ..rotation import Rotation
+        from akn_mail.roster.rotation import Rotation
 
         return Rotation(self.db, self.roster)
 
     @functools.cached_property
     def queue(self):
-        from ..delivery import DeliveryQueue
+        from akn_mail.delivery.queue import DeliveryQueue
 
         return DeliveryQueue(self.db, self.config)
 
     @functools.cached_property
     def held(self):
-        from ..held import HeldStore
+        from akn_mail.notices.held import HeldStore
 
         return HeldStore(self.db, self.config)
 
     @functools.cached_property
     def notices(self):
-        from ..notices import Notices
+        from akn_mail.notices.notices import Notices
 
         return Notices(self.config, self.db, roster=self.roster, rotation=self.rotation)
 
     @functools.cached_property
     def archive(self):
-        from ..archive.filing import Archive
+        from akn_mail.archive.filing import Archive
 
         return Archive(self.config, self.db, roster=self.roster)

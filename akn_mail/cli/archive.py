@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .app import App
-from .output import table
+from akn_mail.cli.app import App
+from akn_mail.cli.output import table
 
 
 @click.group()
@@ -38,7 +38,7 @@ def list_meetings(app: App, with_minutes: bool, year: int | None, as_json: bool)
         akn-mail archive list --year 2025 --json
         akn-mail archive list --minutes
     """
-    from ..archive.listing import meeting_overview
+    from akn_mail.archive.listing import meeting_overview
 
     entries = meeting_overview(app.db, app.rotation, year=year)
     if with_minutes:
@@ -68,7 +68,7 @@ def show(app: App, ident: str) -> None:
         akn-mail archive show 42
         akn-mail archive show '<protokoll-2025-q1@juechen.example>'
     """
-    from ..archive.mime import read
+    from akn_mail.archive.mime import read
 
     message = app.archive.meta.message(ident)
     parsed = read(app.archive.maildir.get(message.maildir_key))
@@ -108,7 +108,7 @@ def export(app: App, ident: str | None, target: Path | None, mbox_path: Path | N
         akn-mail archive export --mbox akn-archiv.mbox
         akn-mail archive export --mbox protokolle.mbox --minutes
     """
-    from ..archive import exporting
+    from akn_mail.archive import exporting
 
     if mbox_path is not None:
         if ident is not None or target is not None:
@@ -138,8 +138,8 @@ def import_(app: App, source: Path, meeting: str | None) -> None:
         akn-mail archive import ~/Mail/AKN/
         akn-mail archive import Protokoll_Kaarst.pdf --meeting 2024-Q3
     """
-    from ..archive import importing
-    from ..archive.meetings import parse_meeting_option
+    from akn_mail.archive import importing
+    from akn_mail.archive.meetings import parse_meeting_option
 
     reference = parse_meeting_option(meeting) if meeting else None
     sources = importing.open_source(source, reference)

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from .app import App
-from .output import table
+from akn_mail.cli.app import App
+from akn_mail.cli.output import table
 
 
 def _warn_if_no_contact(app: App, member_name: str) -> None:
@@ -103,7 +103,7 @@ def list_contacts(app: App, member_name: str | None, as_json: bool) -> None:
         akn-mail contact list
         akn-mail contact list --member Neuss --json
     """
-    from ..roster_file import contact_json
+    from akn_mail.roster.roster_file import contact_json
 
     contacts = app.roster.contacts(member_name)
     if as_json:

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..config import ConfigError
-from .app import App
+from akn_mail.config import ConfigError
+from akn_mail.cli.app import App
 
 
 @click.command()
@@ -28,7 +28,7 @@ def doctor(app: App, no_dns: bool, timeout: float, as_json: bool) -> None:
         akn-mail --config /etc/akn-mail/akn-mail.toml doctor --no-dns
         sudo -u akn-mail akn-mail doctor --json
     """
-    from .. import doctor as doctor_module
+    from akn_mail import doctor as doctor_module
 
     try:
         config = app.config

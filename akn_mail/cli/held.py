@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .app import App
+from akn_mail.cli.app import App
 
 
 @click.group()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .. import config as config_module
-from .. import db
-from .app import App
+from akn_mail import config as config_module
+from akn_mail import db
+from akn_mail.cli.app import App
 
 
 @click.command()

@@ -7,8 +7,8 @@ import json
 
 import click
 
-from .app import App
-from .output import table
+from akn_mail.cli.app import App
+from akn_mail.cli.output import table
 
 KIND_CHOICE = click.Choice(["municipality", "county", "advisor"])
 
@@ -16,7 +16,7 @@ KIND_CHOICE = click.Choice(["municipality", "county", "advisor"])
 def _date(value: str | None) -> datetime.date | None:
     if value is None:
         return None
-    from ..quarter import parse_date
+    from akn_mail.roster.quarter import parse_date
 
     return parse_date(value)
 
@@ -43,7 +43,7 @@ def list_members(app: App, current: bool, as_json: bool) -> None:
         akn-mail member list
         akn-mail member list --current --json
     """
-    from ..roster_file import roster_json
+    from akn_mail.roster.roster_file import roster_json
 
     data = roster_json(app.roster)
     if current:

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..delivery import STATUSES
-from .app import App
+from akn_mail.delivery.queue import STATUSES
+from akn_mail.cli.app import App
 
 
 @click.group()

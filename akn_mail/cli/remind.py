@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..quarter import parse_date
-from .app import App
+from akn_mail.roster.quarter import parse_date
+from akn_mail.cli.app import App
 
 
 @click.command()
@@ -23,7 +23,7 @@ def remind(app: App, dry_run: bool, today: str | None, as_json: bool) -> None:
         akn-mail remind --today 2027-03-04 --dry-run
         akn-mail remind
     """
-    from ..reminders import Reminders
+    from akn_mail.notices.reminders import Reminders
 
     day = parse_date(today, "--today") if today else None
     reminders = Reminders(app.config, app.db, notices=app.notices).run(today=day, dry_run=dry_run)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .app import App
+from akn_mail.cli.app import App
 
 
 @click.group()
@@ -36,7 +36,7 @@ def import_command(app: App, file: str, file_format: str | None) -> None:
         akn-mail roster import roster.csv
         akn-mail roster import --format json - < roster.json
     """
-    from ..roster_file import import_roster
+    from akn_mail.roster.roster_file import import_roster
 
     if file == "-":
         text, source = sys.stdin.read(), "<stdin>"
@@ -70,7 +70,7 @@ def export_command(app: App, file_format: str, output: str) -> None:
         akn-mail roster export > roster.csv
         akn-mail roster export --format json -o roster.json
     """
-    from ..roster_file import export_roster
+    from akn_mail.roster.roster_file import export_roster
 
     text = export_roster(app.roster, file_format)
     if output == "-":

@@ -7,14 +7,14 @@ import json
 
 import click
 
-from .app import App
-from .output import table
+from akn_mail.cli.app import App
+from akn_mail.cli.output import table
 
 
 def _day(value: str | None) -> datetime.date | None:
     if value is None:
         return None
-    from ..quarter import parse_date
+    from akn_mail.roster.quarter import parse_date
 
     return parse_date(value, "date")
 
@@ -127,7 +127,7 @@ def skip(app: App, quarter: str, reason: str) -> None:
     \b
         akn-mail rotation skip 2027-Q2 --reason "Rathaus wird saniert"
     """
-    from ..quarter import Quarter
+    from akn_mail.roster.quarter import Quarter
 
     skipped, host = app.rotation.skip(quarter, reason)
     click.echo(f"{skipped.name} is skipped in {Quarter.parse(quarter)}; {_host(host)} hosts instead.")
@@ -144,7 +144,7 @@ def swap(app: App, first: str, second: str) -> None:
         akn-mail rotation swap 2027-Q2 2027-Q3
         akn-mail rotation swap 2027-Q4 2028-Q1
     """
-    from ..quarter import Quarter
+    from akn_mail.roster.quarter import Quarter
 
     one, two = sorted((Quarter.parse(first), Quarter.parse(second)))
     host_one, host_two = app.rotation.swap(one, two)
@@ -242,7 +242,7 @@ def ics(app: App, quarters: int, first: str | None, today: str | None, output: s
     \b
         akn-mail rotation ics > akn-termine.ics
     """
-    from ..ics import to_ics, undated
+    from akn_mail.roster.ics import to_ics, undated
 
     entries = app.rotation.schedule(quarters, first, today=_day(today))
     data = to_ics(entries, app.config.list_domain, app.config.list.name)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .app import App
+from akn_mail.cli.app import App
 
 
 @click.command()
@@ -32,16 +32,16 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
         akn-mail search '"kommunale Wärmeplanung"' --json
         akn-mail search 'Radverkehr date:[2025-01-01 to 2025-06-30]' --limit 20
     """
-    from ..archive.index import ArchiveIndex
-    from ..archive.search import ArchiveSearch, render_snippet
-    from ..quarter import parse_date
+    from akn_mail.archive.index import ArchiveIndex
+    from akn_mail.archive.search import ArchiveSearch, render_snippet
+    from akn_mail.roster.quarter import parse_date
 
     since_day = parse_date(since, "--since date") if since else None
     until_day = parse_date(until, "--until date") if until else None
     if host:
         # Any spelling of a member's name (Juechen, jüchen) is that member; a misspelt one
         # ("Dormagn") is an error with a suggestion, not "No messages found".
-        from ..text import fold
+        from akn_mail.text import fold
 
         spellings = {fold(member.name): member.name for member in app.roster.members()}
         host = spellings.get(fold(host)) or app.roster.member(host).name

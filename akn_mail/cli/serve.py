@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from .app import App
+from akn_mail.cli.app import App
 
 
 @click.command()
@@ -23,10 +23,10 @@ def serve(app: App, port: int | None, host: str | None) -> None:
         akn-mail serve
         AKN_MAIL_RELAY_HOST=smtp.example.org akn-mail serve --port 2525
     """
-    from .. import logs
-    from ..delivery import Deliverer
-    from ..service import Service
-    from ..templating import require_valid
+    from akn_mail import logs
+    from akn_mail.delivery.deliverer import Deliverer
+    from akn_mail.service import Service
+    from akn_mail.notices.templating import require_valid
 
     config = app.config
     logs.setup(config)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .app import App
+from akn_mail.cli.app import App
 
 
 @click.group()
@@ -30,7 +30,7 @@ def list_tasks(app: App, include_done: bool, as_json: bool) -> None:
         akn-mail tasks list
         akn-mail tasks list --all --json
     """
-    from ..tasks import AdminTasks
+    from akn_mail.notices.tasks import AdminTasks
 
     entries = AdminTasks(app.db).entries(include_done)
     if as_json:
@@ -54,7 +54,7 @@ def done(app: App, task_id: int) -> None:
     \b
         akn-mail tasks done 3
     """
-    from ..tasks import AdminTasks
+    from akn_mail.notices.tasks import AdminTasks
 
     task = AdminTasks(app.db).done(task_id)
     click.echo(f"Task {task['id']} ({task['kind']} from {task['requester']}) is done.")

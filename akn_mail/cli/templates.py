@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .app import App
+from akn_mail.cli.app import App
 
 
 @click.group()
@@ -28,7 +28,7 @@ def check(app: App) -> None:
     \b
         akn-mail templates check
     """
-    from ..templating import TEMPLATES, check_all
+    from akn_mail.notices.templating import TEMPLATES, check_all
 
     problems = check_all(app.config)
     for problem in problems:
@@ -50,7 +50,7 @@ def list_templates(app: App) -> None:
     \b
         akn-mail templates list
     """
-    from ..templating import TEMPLATES, Templates
+    from akn_mail.notices.templating import TEMPLATES, Templates
 
     loaded = Templates(app.config)
     for name, info in TEMPLATES.items():
@@ -68,9 +68,9 @@ def show(app: App, name: str, language: str | None) -> None:
     \b
         akn-mail templates show host_reminder
     """
-    from ..template_samples import sample_variables
-    from ..templating import TEMPLATES, Templates
-    from ..text import closest
+    from akn_mail.notices.template_samples import sample_variables
+    from akn_mail.notices.templating import TEMPLATES, Templates
+    from akn_mail.text import closest
 
     if name not in TEMPLATES:
         suggestion = closest(name, list(TEMPLATES))

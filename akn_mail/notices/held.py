@@ -1,0 +1,177 @@
+"""Held mail: posts (or other mail) kept for a moderator, with the reason.
+
+The message is stored as a file under ``<data_dir>/held`` (written and fsynced before its
+row is committed) and a ``held`` row records who sent it, the subject and why it was held.
+A moderator approves (the rest of the pipeline runs: duplicate check, minutes, archive,
+decoration, fan-out), rejects (the sender gets a notice through the delivery queue) or
+discards it (no notice). Holding is idempotent: the same spool entry, or the same
+Message-ID still waiting, is held once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from akn_mail import db as db_module
+from akn_mail import logs
+from akn_mail.config import Config
+from akn_mail.errors import AknError
+from akn_mail.files import write_durably
+
+log = logging.getLogger("akn_mail.held")
+
+
+class HeldError(AknError):
+    """A held-mail command cannot do what was asked."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class HeldStore:
+    """The held table and its files."""
+
+    def __init__(self, db: sqlite3.Connection, config: Config):
+        self.db = db
+        self.config = config
+        self.directory = Path(config.data_dir) / "held"
+
+    def hold(self, raw: bytes, *, reason: str, message_id: str = "", envelope_sender: str = "",
+             from_address: str = "", subject: str = "", route: str = "post", key: str | None = None) -> int:
+        """Keep ``raw`` for a moderator; return the held id (an existing one for a repeat)."""
+        existing = self.existing(key=key, message_id=message_id, route=route)
+        if existing is not None:
+            return existing
+        path = self._write(raw)
+        with db_module.transaction(self.db):
+            cursor = self.db.execute(
+                "INSERT INTO held (source_key, message_id, envelope_sender, from_address, subject, reason, route, path) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, message_id, envelope_sender, from_address, subject, reason, route, path.name),
+            )
+        held_id = cursor.lastrowid
+        logs.event(log, "held", message_id=message_id, held_id=held_id, sender=from_address or envelope_sender,
+                   route=route, reason=reason)
+        return held_id
+
+    def existing(self, *, key: str | None = None, message_id: str = "", route: str = "post") -> int | None:
+        """The id under which this spool entry, or this Message-ID still waiting, is held already."""
+        if key is not None:
+            row = self.db.execute("SELECT id FROM held WHERE source_key = ?", (key,)).fetchone()
+            if row is not None:
+                return row["id"]
+        if message_id:
+            row = self.db.execute(
+                "SELECT id FROM held WHERE message_id = ? AND route = ? AND status = 'held'", (message_id, route)
+            ).fetchone()
+            if row is not None:
+                return row["id"]
+        return None
+
+    def _write(self, raw: bytes) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{uuid.uuid4().hex}.eml"
+        write_durably(raw, self.directory / (name + ".tmp"), self.directory / name)
+        return self.directory / name
+
+    # --- reading -------------------------------------------------------------------
+    def entries(self, status: str | None = "held") -> list[dict[str, Any]]:
+        if status is None:
+            rows = self.db.execute("SELECT * FROM held ORDER BY id").fetchall()
+        else:
+            rows = self.db.execute("SELECT * FROM held WHERE status = ? ORDER BY id", (status,)).fetchall()
+        return [self._public(row) for row in rows]
+
+    def _public(self, row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "id": row["id"],
+            "message_id": row["message_id"],
+            "from": row["from_address"] or row["envelope_sender"],
+            "envelope_sender": row["envelope_sender"],
+            "subject": row["subject"],
+            "reason": row["reason"],
+            "route": row["route"],
+            "status": row["status"],
+            "time": row["held_at"],
+            "decided_at": row["decided_at"],
+        }
+
+    def get(self, held_id: int) -> dict[str, Any]:
+        return self._public(self._row(held_id))
+
+    def _row(self, held_id: int) -> sqlite3.Row:
+        row = self.db.execute("SELECT * FROM held WHERE id = ?", (held_id,)).fetchone()
+        if row is None:
+            raise HeldError(f"no held message with id {held_id}; see 'akn-mail held list'.")
+        return row
+
+    def raw(self, held_id: int) -> bytes:
+        row = self._row(held_id)
+        path = self.directory / row["path"]
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            raise HeldError(f"the file of held message {held_id} ({path}) cannot be read: {error.strerror}.") from None
+
+    def _waiting(self, held_id: int) -> sqlite3.Row:
+        row = self._row(held_id)
+        if row["status"] != "held":
+            raise HeldError(f"held message {held_id} was already {row['status']}; nothing to do.")
+        return row
+
+    def _decide(self, held_id: int, status: str, note: str = "") -> None:
+        with db_module.transaction(self.db):
+            self.db.execute(
+                "UPDATE held SET status = ?, decided_at = ?, decision_note = ? WHERE id = ?",
+                (status, _now(), note, held_id),
+            )
+        logs.event(log, "decision", message_id=self._row(held_id)["message_id"], held_id=held_id, action=status,
+                   reason=note)
+
+    # --- deciding ------------------------------------------------------------------
+    def approve(self, held_id: int, *, roster: Any, queue: Any, resolver: Any = None) -> str:
+        """Run the rest of the pipeline for a held post; return what happened, for a person."""
+        from akn_mail.pipeline.processor import approve_held  # the pipeline runs there, as for new mail
+
+        row = self._waiting(held_id)
+        raw = self.raw(held_id)
+        outcome = approve_held(self.db, self.config, row, raw, roster=roster, queue=queue, resolver=resolver)
+        self._decide(held_id, "approved", outcome)
+        return outcome
+
+    def reject(self, held_id: int, *, queue: Any, reason: str = "") -> str | None:
+        """Refuse a held message and tell its sender why (no notice to an empty/daemon sender)."""
+        row = self._waiting(held_id)
+        recipient = row["from_address"] or row["envelope_sender"]
+        told = None
+        if recipient and not recipient.lower().startswith(("mailer-daemon@", "postmaster@")):
+            notice = self._rejection_notice(row, recipient, reason)
+            queue.enqueue(notice.as_bytes(), [recipient], message_id=str(notice["Message-ID"]).strip("<>"),
+                          kind="post_rejected", sender=self.config.bounce_address, subject=str(notice["Subject"]))
+            told = recipient
+        self._decide(held_id, "rejected", reason)
+        return told
+
+    def discard(self, held_id: int, reason: str = "") -> None:
+        self._waiting(held_id)
+        self._decide(held_id, "discarded", reason)
+
+    def _rejection_notice(self, row: sqlite3.Row, recipient: str, reason: str):
+        from types import SimpleNamespace
+
+        from akn_mail.notices.templating import Templates
+
+        held = SimpleNamespace(
+            id=row["id"], subject=row["subject"], reason=reason or row["reason"], sender=recipient,
+            received=row["held_at"][:10], message_id=row["message_id"],
+        )
+        return Templates(self.config).message(
+            "post_rejected", recipient, held=held,
+            in_reply_to=f"<{row['message_id']}>" if row["message_id"] else None,
+        )

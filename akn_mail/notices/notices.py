@@ -1,0 +1,239 @@
+"""Notices: the mails the system writes to people, rendered from templates and queued.
+
+Every notice is built by ``templating`` (From the list's -owner or -request address,
+``Auto-Submitted: auto-generated``, List-Id) and handed to the ``DeliveryQueue``, so it
+survives a relay outage like any post. Notices about the list go out with the bounce
+address as envelope sender (a bounce is scored, never answered); answers to mail that came
+in (receipts, replies to the -request address) use the null sender ``<>`` as RFC 3834
+asks of automatic responses, so they can never start a loop.
+
+Who calls what: the contact CLI (welcome, farewell), the member CLI (member joined/left),
+the archive after filing minutes (``send_minutes_receipt``), the service after a hold
+(``notify_moderators``, in moderation.py), ``akn-mail remind`` (reminders.py).
+Settings: [list] language, admins, moderators; [templates] directory.
+"""
+
+from __future__ import annotations
+
+import functools
+import datetime as dt
+import logging
+import sqlite3
+from types import SimpleNamespace
+from typing import Any
+
+from akn_mail.config import Config
+from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.notices.templating import Templates
+
+log = logging.getLogger("akn_mail.notices")
+
+NULL_SENDER = ""  # envelope sender <> for automatic answers (RFC 3834 section 3.3)
+
+
+class Notices:
+    """Renders one template per call and puts the mail into the delivery queue."""
+
+    def __init__(self, config: Config, db: sqlite3.Connection, queue: DeliveryQueue | None = None,
+                 roster: Any = None, rotation: Any = None):
+        self.config = config
+        self.db = db
+        self.queue = queue if queue is not None else DeliveryQueue(db, config)
+        if roster is not None:
+            self.roster = roster
+        if rotation is not None:
+            self.rotation = rotation
+        self.templates = Templates(config)
+
+    @functools.cached_property
+    def roster(self):
+        from akn_mail.roster.members import Roster
+
+        return Roster(self.db)
+
+    @functools.cached_property
+    def rotation(self):
+        from akn_mail.roster.rotation import Rotation
+
+        return Rotation(self.db, self.roster)
+
+    def send(
+        self,
+        name: str,
+        recipients: list[str],
+        *,
+        to_header: list[str] | str | None = None,
+        envelope_sender: str | None = None,
+        sender_alias: str = "owner",
+        reply_to: str | None = None,
+        in_reply_to: str | None = None,
+        key: str | None = None,
+        **variables: Any,
+    ) -> int | None:
+        """Render NAME and queue it for RECIPIENTS; the outbound id, or None if nobody to tell.
+
+        ``envelope_sender`` None is the list's bounce address (VERP), ``""`` the null sender.
+        ``key`` makes the call idempotent (the queue returns the first id for the same key).
+        """
+        recipients = [address for address in dict.fromkeys(r.strip() for r in recipients if r and r.strip())]
+        if not recipients:
+            log.warning("notice not sent template=%s reason=no-recipients", name)
+            return None
+        message = self.templates.message(
+            name, to_header if to_header is not None else recipients, sender_alias=sender_alias,
+            reply_to=reply_to, in_reply_to=in_reply_to, **variables,
+        )
+        outbound_id = self.queue.enqueue(
+            message.as_bytes(), recipients, message_id=str(message["Message-ID"]), sender=envelope_sender,
+            kind=name, key=key, subject=str(message["Subject"]),
+        )
+        log.info("notice queued template=%s outbound=%s recipients=%d", name, outbound_id, len(recipients))
+        return outbound_id
+
+    # -- contacts and members --------------------------------------------------------------
+
+    def member_names(self, on: dt.date | None = None) -> list[str]:
+        """The members on ON (default today), in German alphabetical order."""
+        return [member.name for member in self.roster.members(include_former=False, on=on)]
+
+    def next_meeting(self, today: dt.date | None = None) -> SimpleNamespace | None:
+        """The next regular meeting that still lies ahead and has a host (from the rotation)."""
+        today = today or dt.date.today()
+        try:
+            if self.rotation.anchor(today, create=False) is None:
+                return None  # the rotation has not started; a welcome mail does not start it
+            schedule = self.rotation.schedule(quarters=4, today=today)
+        except Exception as error:  # a rotation that cannot be computed must not stop a welcome
+            log.warning("next meeting unknown error=%s", error)
+            return None
+        for entry in schedule:
+            if entry.kind != "regular" or entry.host is None or entry.status in ("held", "cancelled", "unassigned"):
+                continue
+            if entry.date is not None and entry.date < today:
+                continue
+            return meeting_variables(entry.quarter, entry.host.name, entry.date, entry.place, entry.meeting_id)
+        return None
+
+    def welcome(self, contact: Any, today: dt.date | None = None) -> int | None:
+        """To a new contact: what the list is, how to post, how minutes work, who hosts next."""
+        return self.send(
+            "welcome", [contact.email], key=f"welcome:{contact.id}:{contact.email.lower()}",
+            contact=contact_variables(contact), member=SimpleNamespace(name=contact.member_name, kind=contact.member_kind),
+            members=self.member_names(today), next_meeting=self.next_meeting(today),
+        )
+
+    def farewell(self, contact: Any) -> int | None:
+        """To a contact who was removed (they no longer get the list)."""
+        return self.send(
+            "farewell", [contact.email],
+            contact=contact_variables(contact), member=SimpleNamespace(name=contact.member_name, kind=contact.member_kind),
+        )
+
+    def list_recipients(self, on: dt.date | None = None, exclude_member: str | None = None) -> list[str]:
+        return [c.email for c in self.roster.delivery_contacts(on=on) if c.member_name != exclude_member]
+
+    def member_joined(self, member: Any, on: dt.date | None = None) -> int | None:
+        """A note to the whole list that MEMBER joined."""
+        on = on or member.joined or dt.date.today()
+        return self.send(
+            "member_joined", self.list_recipients(on), to_header=self.config.list.address,
+            member=SimpleNamespace(name=member.name, kind=member.kind), joined=on, members=self.member_names(on),
+        )
+
+    def member_left(self, member: Any, on: dt.date | None = None) -> int | None:
+        """A note to the whole list that MEMBER left (its contacts are told too, for the last time)."""
+        on = on or member.left or dt.date.today()
+        recipients = self.list_recipients(on)
+        recipients += [c.email for c in self.roster.contacts(member.name) if c.delivery_enabled]
+        return self.send(
+            "member_left", recipients, to_header=self.config.list.address,
+            member=SimpleNamespace(name=member.name, kind=member.kind), left=on,
+            members=[name for name in self.member_names(on) if name != member.name],
+        )
+
+    # -- minutes ---------------------------------------------------------------------------
+
+    def minutes_receipt(self, archived_id: int) -> int | None:
+        """To the sender of minutes: which meeting they were filed under and how to correct that.
+
+        Reads what the archive stored (archived_messages, archived_attachments, meetings).
+        Idempotent per Message-ID, so filing the same mail again sends no second receipt.
+        """
+        row = self.db.execute("SELECT * FROM archived_messages WHERE id = ?", (archived_id,)).fetchone()
+        if row is None or not row["from_address"]:
+            log.warning("minutes receipt not sent archived=%s reason=no-such-message-or-sender", archived_id)
+            return None
+        if _is_own_address(self.config, row["from_address"]):
+            return None
+        meeting = None
+        if row["meeting_id"] is not None:
+            m = self.db.execute("SELECT * FROM meetings WHERE id = ?", (row["meeting_id"],)).fetchone()
+            if m is not None:
+                host = self.rotation.meeting_host(m)  # a planned meeting's row names no host
+                meeting = meeting_variables(m["quarter"], host.name if host else None, m["date"], m["place"], m["id"], m["kind"])
+        attachments = [
+            a["original_name"] or a["filename"]
+            for a in self.db.execute(
+                "SELECT filename, original_name FROM archived_attachments WHERE archived_id = ? ORDER BY position", (archived_id,)
+            )
+        ]
+        received = _parse_datetime(row["date"]) or _parse_datetime(row["archived_at"]) or dt.datetime.now(dt.timezone.utc)
+        return self.send(
+            "minutes_receipt", [row["from_address"]], envelope_sender=NULL_SENDER,
+            in_reply_to=f"<{row['message_id']}>" if row["message_id"] else None,
+            key=f"minutes-receipt:{row['message_id'] or archived_id}",
+            sender=SimpleNamespace(name=row["from_name"], email=row["from_address"]), subject=row["subject"],
+            meeting=meeting, version=row["minutes_version"], attachments=attachments, received=received,
+        )
+
+
+def contact_variables(contact: Any) -> SimpleNamespace:
+    return SimpleNamespace(name=getattr(contact, "name", "") or "", email=contact.email,
+                           member_name=getattr(contact, "member_name", "") or "")
+
+
+def meeting_variables(quarter: str | None, host: str | None, date: Any, place: str | None, meeting_id: int | None,
+                      kind: str = "regular") -> SimpleNamespace:
+    if isinstance(date, str) and date:
+        date = dt.date.fromisoformat(date[:10])
+    return SimpleNamespace(quarter=quarter or "", host=host or "", date=date or None, place=place or "", id=meeting_id,
+                           kind=kind)
+
+
+def _parse_datetime(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _is_own_address(config: Config, address: str) -> bool:
+    """Never write a notice to the list itself or its -bounces/-owner/-request addresses."""
+    address = address.lower()
+    local, _, domain = config.list.address.lower().rpartition("@")
+    if not address.endswith("@" + domain):
+        return False
+    own_local = address.rpartition("@")[0]
+    return own_local == local or own_local.startswith(local + "-")
+
+
+# -- one-line entry points for the other parts -------------------------------------------------
+
+def send_minutes_receipt(config: Config, db: sqlite3.Connection, archived_id: int) -> int | None:
+    """Called by the archive step after it filed minutes (archived_messages.id)."""
+    try:
+        return Notices(config, db).minutes_receipt(archived_id)
+    except Exception:  # a receipt must never make filing the minutes fail
+        log.exception("minutes receipt failed archived=%s", archived_id)
+        return None
+
+
+def notify_moderators(held_id: int, ctx: Any, decision: Any = None) -> int | None:
+    """Called by the service after it held a post (``ctx``: the pipeline Context): the
+    moderators get a notice with the reason, sender, subject, first lines and a token."""
+    from akn_mail.notices.moderation import Moderation
+
+    notices = Notices(ctx.config, ctx.db, queue=getattr(ctx, "queue", None), roster=getattr(ctx, "roster", None))
+    return Moderation(ctx.config, ctx.db, notices=notices).notify(held_id)
