@@ -106,3 +106,21 @@ class transaction:
             self.connection.execute("COMMIT")
         else:
             self.connection.execute("ROLLBACK")
+
+
+class dry_run_transaction(transaction):
+    """``with dry_run_transaction(db, dry_run):`` one transaction that is committed, or,
+    with dry_run, always rolled back: the commands that take ``--dry-run`` run their real
+    code and show what it did, and nothing of it stays."""
+
+    def __init__(self, connection: sqlite3.Connection, dry_run: bool = False):
+        super().__init__(connection)
+        self.dry_run = dry_run
+        if dry_run and connection.in_transaction:
+            raise DatabaseError("a dry run must be the outermost transaction")
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if self.dry_run and self.outer:
+            self.connection.execute("ROLLBACK")
+            return
+        super().__exit__(kind, value, traceback)

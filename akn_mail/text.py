@@ -38,7 +38,8 @@ def unsafe_character(value: str) -> str | None:
 
 
 def closest(name: str, candidates: list[str]) -> str | None:
-    """The candidate a person most likely meant by name ("Juchen" -> "Jüchen"), or None."""
+    """The candidate a person most likely meant by name (a template name), or None.
+    Member names go through the roster's one matcher, ``roster.members.match_member``."""
     by_fold: dict[str, str] = {}
     for candidate in candidates:
         by_fold.setdefault(fold(candidate), candidate)

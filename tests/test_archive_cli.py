@@ -136,9 +136,9 @@ def test_search_syntax_error_is_one_line_with_the_column(filed, config_file):
 
 
 def test_search_bad_date_option(filed, config_file):
-    result = run(config_file, "search", "Wärme", "--since", "12.09.2024")
+    result = run(config_file, "search", "Wärme", "--since", "12/09/2024")
     assert result.exit_code == 1
-    assert result.output == 'Error: invalid --since date "12.09.2024"; write it as YYYY-MM-DD, e.g. 2027-03-11.\n'
+    assert result.output == 'Error: invalid --since date "12/09/2024"; write it as YYYY-MM-DD or DD.MM.YYYY, e.g. 2027-03-11.\n'
 
 
 def test_search_on_an_empty_archive_finds_nothing(config_file):

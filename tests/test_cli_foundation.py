@@ -124,7 +124,7 @@ def test_contact_commands(imported):
         (["rotation", "record", "2027-Q1", "--host", "Rhein-Kreis Neuss", "--date", "2027-03-11"],
          'Error: Rhein-Kreis Neuss does not host (hosts: no); choose another member, or change it with: '
          'akn-mail member set "Rhein-Kreis Neuss" --host'),
-        (["rotation", "show", "--today", "25.11.2026"], 'Error: invalid date "25.11.2026"; write it as YYYY-MM-DD, e.g. 2027-03-11.'),
+        (["rotation", "show", "--today", "31.11.2026"], 'Error: invalid date "31.11.2026"; write it as YYYY-MM-DD or DD.MM.YYYY, e.g. 2027-03-11.'),
         (["member", "set", "EnergieAgentur.NRW", "--host"],
          "Error: EnergieAgentur.NRW is an advisor, and an advisor never hosts (hosts must be no)."),
     ],
@@ -151,7 +151,7 @@ def test_missing_column_and_missing_file(run, tmp_path):
     result = run("roster", "import", str(broken))
     assert (result.exit_code, error_of(result)) == (
         1, "Error: members.csv line 1: missing column contact_email; the header must be "
-        "member,kind,hosts,contact_name,contact_email (optionally ,joined,left). Nothing was imported.",
+        "member,kind,hosts,contact_name,contact_email (optionally ,joined,left), separated by commas, semicolons or tabs. Nothing was imported.",
     )
     result = run("roster", "import", str(tmp_path / "nope.csv"))
     assert (result.exit_code, error_of(result)) == (
@@ -284,8 +284,10 @@ def test_installed_console_script_end_to_end(tmp_path):
     init = akn("init")
     assert init.returncode == 0, init.stderr
     assert (tmp_path / "akn-mail.toml").exists() and (tmp_path / "archive").is_dir()
-    assert akn("roster", "import", "roster.csv").stdout == (
-        "Imported roster.csv: 10 members added, 0 updated; 12 contacts added, 0 updated.\n"
+    imported = akn("roster", "import", "roster.csv").stdout.splitlines()
+    assert imported[0] == "  new member Dormagen (municipality, hosts: yes)"
+    assert imported[-1] == (
+        "Imported roster.csv: 10 members added, 0 changed, 0 unchanged; 12 contacts added, 0 changed, 0 unchanged."
     )
     listed = akn("member", "list")
     assert listed.returncode == 0 and "Rhein-Kreis Neuss" in listed.stdout

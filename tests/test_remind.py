@@ -123,9 +123,9 @@ def test_old_meetings_are_left_alone(setup):
 
 
 def test_bad_today_is_one_error_line(setup):
-    result = CliRunner().invoke(cli, ["--config", str(setup.path), "remind", "--today", "04.03.2027"])
+    result = CliRunner().invoke(cli, ["--config", str(setup.path), "remind", "--today", "04/03/2027"])
     assert result.exit_code == 1
-    assert result.output == 'Error: invalid --today "04.03.2027"; write it as YYYY-MM-DD, e.g. 2027-03-11.\n'
+    assert result.output == 'Error: invalid --today "04/03/2027"; write it as YYYY-MM-DD or DD.MM.YYYY, e.g. 2027-03-11.\n'
 
 
 def test_systemd_timer_runs_remind_daily(tmp_path):

@@ -31,7 +31,7 @@ def snapshot(roster: Roster):
 
 def test_example_roster_imports(roster):
     result = import_roster(roster, ROSTER_CSV.read_text(encoding="utf-8"), "roster.csv")
-    assert str(result) == "10 members added, 0 updated; 12 contacts added, 0 updated"
+    assert str(result) == "10 members added, 0 changed, 0 unchanged; 12 contacts added, 0 changed, 0 unchanged"
     assert [m.name for m in roster.members()][:4] == ["Dormagen", "EnergieAgentur.NRW", "Grevenbroich", "Jüchen"]
     county = roster.member("Rhein-Kreis Neuss")
     assert (county.kind, county.hosts, county.joined, county.left) == ("county", False, None, None)
@@ -39,7 +39,7 @@ def test_example_roster_imports(roster):
     # Importing the same file again changes nothing.
     before = snapshot(roster)
     assert str(import_roster(roster, ROSTER_CSV.read_text(encoding="utf-8"), "roster.csv")) == (
-        "0 members added, 10 updated; 0 contacts added, 12 updated"
+        "0 members added, 0 changed, 10 unchanged; 0 contacts added, 0 changed, 12 unchanged"
     )
     assert snapshot(roster) == before
 
@@ -49,14 +49,15 @@ def test_example_roster_imports(roster):
     [
         ("member,kind,hosts,contact_name\nNeuss,municipality,yes,Felix\n",
          "roster.csv line 1: missing column contact_email; the header must be member,kind,hosts,contact_name,contact_email "
-         "(optionally ,joined,left). Nothing was imported."),
+         "(optionally ,joined,left), separated by commas, semicolons or tabs. Nothing was imported."),
         (HEADER.replace("\n", ",phone\n") + "Neuss,municipality,yes,Felix,f@neuss.example,123\n",
          "roster.csv line 1: unknown column phone; the columns are member,kind,hosts,contact_name,contact_email,joined,left. "
          "Nothing was imported."),
         (HEADER + "Neuss,municipality,yes,Felix,f@neuss.example\nKaarst,town,yes,Sabine,k@kaarst.example\n",
-         'roster.csv line 3: unknown kind "town"; use one of: municipality, county, advisor. Nothing was imported.'),
+         'roster.csv line 3: unknown kind "town"; use one of: municipality (Kommune), county (Kreis), advisor (Beratung). '
+         "Nothing was imported."),
         (HEADER + "Neuss,municipality,yes,Felix,f@neuss.example\nKaarst,municipality,vielleicht,Sabine,k@kaarst.example\n",
-         'roster.csv line 3: hosts must be yes or no, not "vielleicht"; nothing was imported.'),
+         'roster.csv line 3: hosts must be yes or no (ja or nein), not "vielleicht". Nothing was imported.'),
         (HEADER + "Neuss,municipality,yes,Felix,f@neuss.example\n\nKaarst,municipality,yes,Sabine,kaarst.example\n",
          'roster.csv line 4: "kaarst.example" is not a valid e-mail address: An email address must have an @-sign. '
          "Nothing was imported."),
@@ -65,22 +66,22 @@ def test_example_roster_imports(roster):
          "roster.csv line 4: Neuss already has two contacts (a@neuss.example and b@neuss.example); a member names one or two. "
          "Remove or move one first. Nothing was imported."),
         (HEADER + "Neuss,municipality,yes,A,a@neuss.example\nKaarst,municipality,yes,B,A@neuss.example\n",
-         "roster.csv line 3: A@neuss.example is in the file twice (also on line 2); nothing was imported."),
+         "roster.csv line 3: A@neuss.example is in the file twice (also on line 2). Nothing was imported."),
         (HEADER + 'Neuss,municipality,yes,"Felix\nBcc: x@evil.example",f@neuss.example\n',
          "roster.csv line 3: the contact name 'Felix\\nBcc: x@evil.example' contains a line break or control character "
          "(U+000A); use plain text on one line. Nothing was imported."),
         (HEADER + "Neuss,municipality,yes,Felix\n",
-         "roster.csv line 2: fewer cells than columns; nothing was imported."),
+         "roster.csv line 2: fewer cells than columns. Nothing was imported."),
         (HEADER + "Neuss,municipality,yes,Felix,f@neuss.example\nNeuss,county,yes,Miriam,m@neuss.example\n",
          "roster.csv line 3: Neuss has a different kind, hosts or joined/left than on line 2; give a member the same values "
          "on every row. Nothing was imported."),
         ("member,kind,hosts,contact_name,contact_email,joined,left\nNeuss,municipality,yes,F,f@neuss.example,2027-13-01,\n",
-         'roster.csv line 2: joined "2027-13-01" is not a date YYYY-MM-DD; nothing was imported.'),
+         'roster.csv line 2: joined "2027-13-01" is not a date YYYY-MM-DD or DD.MM.YYYY. Nothing was imported.'),
         ("member,kind,hosts,contact_name,contact_email,joined,left\nNeuss,municipality,yes,F,f@neuss.example,2027-01-01,2026-01-01\n",
-         "roster.csv line 2: left 2026-01-01 is before joined 2027-01-01; nothing was imported."),
+         "roster.csv line 2: left 2026-01-01 is before joined 2027-01-01. Nothing was imported."),
         (HEADER + "EnergieAgentur.NRW,advisor,yes,L,l@energieagentur-nrw.example\n",
          "roster.csv line 2: EnergieAgentur.NRW is an advisor, and an advisor never hosts (hosts must be no). Nothing was imported."),
-        ("", "roster.csv is empty; it needs the header member,kind,hosts,contact_name,contact_email."),
+        ("", "roster.csv: the file is empty; it needs the header member,kind,hosts,contact_name,contact_email. Nothing was imported."),
     ],
 )
 def test_broken_csv_names_the_line_and_imports_nothing(roster, text, message):
@@ -148,7 +149,7 @@ def test_csv_export_format(roster):
 def test_broken_json_names_the_line(roster):
     with pytest.raises(RosterFileError) as error:
         import_roster(roster, '{"members": [\n  {"name": "Neuss",}\n]}', "roster.json")
-    assert str(error.value) == "roster.json line 2: Expecting property name enclosed in double quotes; nothing was imported."
+    assert str(error.value) == "roster.json line 2: Expecting property name enclosed in double quotes. Nothing was imported."
 
 
 def test_json_export_fields(roster):
@@ -170,5 +171,5 @@ def test_a_member_name_in_decomposed_unicode_updates_the_member(roster):
     import_roster(roster, HEADER + "Jüchen,municipality,yes,Markus Schäfer,m.schaefer@juechen.example\n", "a.csv")
     decomposed = unicodedata.normalize("NFD", "Jüchen")
     result = import_roster(roster, HEADER + f"{decomposed},municipality,yes,Markus Schäfer,m.schaefer@juechen.example\n", "b.csv")
-    assert str(result) == "0 members added, 1 updated; 0 contacts added, 1 updated"
+    assert str(result) == "0 members added, 0 changed, 1 unchanged; 0 contacts added, 0 changed, 1 unchanged"
     assert [m.name for m in roster.members()] == ["Jüchen"]

@@ -236,7 +236,7 @@ def test_json_fields_are_stable(database):
         (lambda r: r.record("2027-Q1", "Neuss", "2027-05-20", today=LATER),
          r"^2027-05-20 is not in 2027-Q1 \(2027-01-01 to 2027-03-31\); give a date in the quarter, or use quarter 2027-Q2.$"),
         (lambda r: r.record("2027-Q9", "Neuss", "2027-05-20", today=LATER), r'^unknown quarter "2027-Q9"; write YYYY-Qn'),
-        (lambda r: r.record("2027-Q1", "Neuss", "11.03.2027", today=LATER), r'^invalid date "11.03.2027"; write it as YYYY-MM-DD'),
+        (lambda r: r.record("2027-Q1", "Neuss", "11/03/2027", today=LATER), r'^invalid date "11/03/2027"; write it as YYYY-MM-DD or DD.MM.YYYY'),
         (lambda r: r.clear("2027-Q3"), "^2027-Q3 has no skip or swap to undo.$"),
         (lambda r: r.cancel_extra(99), r"^no extra meeting with id 99; see the ids with: akn-mail rotation meetings$"),
     ],

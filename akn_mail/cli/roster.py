@@ -24,15 +24,20 @@ def roster() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default=None,
               help="File format (default: from the file name or its content).")
+@click.option("--dry-run", is_flag=True, help="Show every change the file would make, and change nothing.")
 @click.pass_obj
-def import_command(app: App, file: str, file_format: str | None) -> None:
+def import_command(app: App, file: str, file_format: str | None, dry_run: bool) -> None:
     """Create or update members and contacts from FILE ('-' reads standard input).
 
-    CSV columns: member,kind,hosts,contact_name,contact_email and optionally joined,left.
-    The file is applied in one transaction: a broken file names its line and imports nothing.
-    Members and contacts that are not in the file stay as they are.
+    CSV columns: member,kind,hosts,contact_name,contact_email and optionally joined,left,
+    separated by commas, semicolons or tabs; dates as YYYY-MM-DD or DD.MM.YYYY; kinds also
+    in German (Kommune, Kreis, Beratung). The file is applied in one transaction: a broken
+    file names every problem (up to 20) and imports nothing. A member name that is a typo
+    of an existing member ("Korschenbroch") is refused with "Did you mean", never added.
+    Every change is printed; members and contacts not in the file stay as they are.
 
     \b
+        akn-mail roster import --dry-run roster.csv
         akn-mail roster import roster.csv
         akn-mail roster import --format json - < roster.json
     """
@@ -51,28 +56,38 @@ def import_command(app: App, file: str, file_format: str | None) -> None:
         except OSError as error:
             raise click.ClickException(f"cannot read {file}: {error.strerror}.") from None
         source = path.name
-    result = import_roster(app.roster, text, source, file_format)
-    click.echo(f"Imported {source}: {result}.")
+    result = import_roster(app.roster, text, source, file_format, dry_run=dry_run)
+    for change in result.changes:
+        click.echo(f"  {change}")
+    if dry_run:
+        click.echo(f"Dry run of {source}: {result}. Nothing was changed.")
+    else:
+        click.echo(f"Imported {source}: {result}.")
 
 
 @roster.command("export", short_help="Write the roster as CSV or JSON.")
 @click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
               help="Output format; both can be imported again.")
+@click.option("--excel", is_flag=True,
+              help="CSV for German Excel: semicolons, a byte order mark and CRLF line ends (opens in columns).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               help="Write to this file instead of standard output.")
 @click.pass_obj
-def export_command(app: App, file_format: str, output: str) -> None:
+def export_command(app: App, file_format: str, excel: bool, output: str) -> None:
     """Write the roster as CSV or JSON; 'roster import' reads it back unchanged.
 
     JSON also carries every period of membership and the delivery state of each contact.
 
     \b
         akn-mail roster export > roster.csv
+        akn-mail roster export --excel -o roster.csv
         akn-mail roster export --format json -o roster.json
     """
     from akn_mail.roster.roster_file import export_roster
 
-    text = export_roster(app.roster, file_format)
+    if excel and file_format != "csv":
+        raise click.UsageError("--excel writes CSV; leave out --format json.")
+    text = export_roster(app.roster, file_format, excel=excel)
     if output == "-":
         click.echo(text, nl=False)
         return

@@ -40,11 +40,9 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
     until_day = parse_date(until, "--until date") if until else None
     if host:
         # Any spelling of a member's name (Juechen, jüchen) is that member; a misspelt one
-        # ("Dormagn") is an error with a suggestion, not "No messages found".
-        from akn_mail.text import fold
-
-        spellings = {fold(member.name): member.name for member in app.roster.members()}
-        host = spellings.get(fold(host)) or app.roster.member(host).name
+        # ("Dormagn") is an error with a suggestion, not "No messages found". The roster's
+        # one member-name matcher decides, as for every other --host and --member.
+        host = app.roster.member(host).name
     index = ArchiveIndex(app.config.index_dir)
     if not index.exists():
         archived = app.db.execute("SELECT count(*) FROM archived_messages").fetchone()[0]

@@ -11,6 +11,7 @@ with the email-validator library. Mistakes are ``RosterError`` with a sentence f
 from __future__ import annotations
 
 import datetime
+import email.utils
 import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from akn_mail.db import transaction
 from akn_mail.errors import AknError
-from akn_mail.text import closest, german_sort_key, unsafe_character
+from akn_mail.text import fold, german_sort_key, unsafe_character
 
 KINDS = ("municipality", "county", "advisor")
 MAX_CONTACTS = 2
@@ -82,6 +83,43 @@ class Contact:
     disabled_reason: str
 
 
+def edit_distance(first: str, second: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions to turn first into second."""
+    previous = list(range(len(second) + 1))
+    for row, left in enumerate(first, start=1):
+        current = [row]
+        for column, right in enumerate(second, start=1):
+            current.append(min(previous[column] + 1, current[column - 1] + 1, previous[column - 1] + (left != right)))
+        previous = current
+    return previous[-1]
+
+
+NEAR_EDITS = 2  # names this close to a member's are a typo of it, never a new member
+
+
+def match_member(name: str, members: "list[Member]") -> "tuple[Member | None, Member | None]":
+    """The one member-name matcher of akn-mail: (the member meant, else the one suggested).
+
+    Every place a person names a member goes through here: CLI options (--member, --host),
+    roster files and search's --host. A name matches when it folds to the same text (case,
+    Unicode form, umlauts written ä or ae, ß or ss, runs of spaces): "juechen" is Jüchen.
+    Otherwise the member whose folded name is within two edits ("Korschenbroch") or equal
+    without umlauts ("Juchen") is the suggestion for "Did you mean"; a roster import refuses
+    such a name instead of creating a second member.
+    """
+    wanted = fold(name)
+    for member in members:
+        if fold(member.name) == wanted:
+            return member, None
+    plain = german_sort_key(name)[0]
+    best: tuple[int, Member] | None = None
+    for member in members:
+        distance = min(edit_distance(wanted, fold(member.name)), edit_distance(plain, german_sort_key(member.name)[0]))
+        if distance <= NEAR_EDITS and (best is None or distance < best[0]):
+            best = (distance, member)
+    return None, (best[1] if best else None)
+
+
 def check_name(value: str, what: str = "name") -> str:
     """A name without line breaks or control characters (it may end up in a mail header)."""
     bad = unsafe_character(value)
@@ -105,6 +143,17 @@ def check_email(value: str) -> str:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise RosterError(f"\"{value.strip()}\" is not a valid e-mail address: {error}") from None
+
+
+def split_address(value: str) -> tuple[str, str]:
+    """("addr", "display name") of 'Name <addr>' as copied from a mail program; a bare
+    address comes back unchanged with an empty name."""
+    if "<" not in value or unsafe_character(value) is not None:
+        return value, ""
+    name, address = email.utils.parseaddr(value)
+    if not address or "@" not in address:
+        return value, ""
+    return address, name.strip()
 
 
 def _one_line(text: str, limit: int = 500) -> str:
@@ -144,17 +193,14 @@ class Roster:
         return result
 
     def member(self, name: str) -> Member:
-        """The member called name (case and Unicode form do not matter), else a RosterError
-        that suggests the closest name ("Juchen" -> "Jüchen")."""
-        members = self.members()
-        wanted = unicodedata.normalize("NFC", " ".join(name.split())).casefold()
-        for member in members:
-            if unicodedata.normalize("NFC", member.name).casefold() == wanted:
-                return member
-        suggestion = closest(name, [member.name for member in members])
+        """The member called name (see ``match_member``: "juechen" is Jüchen), else a
+        RosterError that suggests the closest name ("Juchen" -> "Jüchen")."""
+        found, suggestion = match_member(name, self.members())
+        if found is not None:
+            return found
         shown = name if unsafe_character(name) is None else repr(name)
         if suggestion:
-            raise RosterError(f"no member named \"{shown}\". Did you mean \"{suggestion}\"?")
+            raise RosterError(f"no member named \"{shown}\". Did you mean \"{suggestion.name}\"?")
         raise RosterError(f"no member named \"{shown}\". See the members with: akn-mail member list")
 
     def member_by_id(self, member_id: int) -> Member:
@@ -177,9 +223,13 @@ class Roster:
         if hosts and kind == "advisor":
             raise RosterError(f"{name} is an advisor, and an advisor never hosts (hosts must be no).")
         with transaction(self.db):
-            for member in self.members():
-                if member.name.casefold() == name.casefold():
-                    raise RosterError(f"{member.name} is already a member; use 'akn-mail member join' to re-join a former member.")
+            same, near = match_member(name, self.members())
+            if same is not None:
+                raise RosterError(f"{same.name} is already a member; use 'akn-mail member join' to re-join a former member.")
+            if near is not None:
+                raise RosterError(
+                    f"\"{name}\" is too close to the member \"{near.name}\" (a typo?). Did you mean \"{near.name}\"?"
+                )
             cursor = self.db.execute("INSERT INTO members (name, kind, hosts) VALUES (?, ?, ?)", (name, kind, int(hosts)))
             self.db.execute(
                 "INSERT INTO memberships (member_id, joined) VALUES (?, ?)",
@@ -284,7 +334,11 @@ class Roster:
         return found
 
     def add_contact(self, member_name: str, email: str, name: str = "") -> Contact:
-        """Add a contact to a member: one or two per member, each address once on the roster."""
+        """Add a contact to a member: one or two per member, each address once on the roster.
+        email may be written as in a mail program, "Markus Schäfer <m.schaefer@juechen.example>":
+        the display name is the contact's name unless name is given."""
+        email, display_name = split_address(email)
+        name = name or display_name
         email = check_email(email)
         name = check_name(name, "contact name")
         with transaction(self.db):

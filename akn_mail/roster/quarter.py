@@ -75,11 +75,19 @@ class Quarter:
         return f"{self.year}-Q{self.number}"
 
 
+_GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
 def parse_date(text: "str | datetime.date", what: str = "date") -> datetime.date:
-    """An ISO date YYYY-MM-DD, or a clear error naming what was expected."""
+    """An ISO date YYYY-MM-DD or a German one DD.MM.YYYY (as Excel in Germany writes it:
+    01.03.2021), or a clear error naming what was expected."""
     if isinstance(text, datetime.date):
         return text
+    value = str(text).strip()
     try:
-        return datetime.date.fromisoformat(str(text).strip())
+        german = _GERMAN_DATE.match(value)
+        if german:
+            return datetime.date(int(german.group(3)), int(german.group(2)), int(german.group(1)))
+        return datetime.date.fromisoformat(value)
     except ValueError:
-        raise QuarterError(f"invalid {what} \"{text}\"; write it as YYYY-MM-DD, e.g. 2027-03-11.") from None
+        raise QuarterError(f"invalid {what} \"{text}\"; write it as YYYY-MM-DD or DD.MM.YYYY, e.g. 2027-03-11.") from None

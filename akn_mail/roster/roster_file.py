@@ -1,15 +1,19 @@
 """Roster files: import and export of members and contacts as CSV or JSON.
 
 CSV, one row per contact (a member without contacts gets one row with empty contact cells):
-``member,kind,hosts,contact_name,contact_email`` and optionally ``joined,left`` (ISO dates;
-empty joined = member since before the records began; several periods of membership are
-written as several dates separated by spaces, paired in order). A comma or semicolon as
-separator, UTF-8 with or without BOM. JSON: ``{"members": [...]}`` as ``export`` writes it.
+``member,kind,hosts,contact_name,contact_email`` and optionally ``joined,left`` (dates
+YYYY-MM-DD or DD.MM.YYYY; empty joined = member since before the records began; several
+periods of membership are written as several dates separated by spaces, paired in order).
+A comma, semicolon or tab as separator, UTF-8 with or without BOM; kinds in any case and in
+German. JSON: ``{"members": [...]}`` as ``export`` writes it.
 
 Import applies the file in one transaction: members are created or updated (kind, hosts,
 and the periods when the file has the joined column), contacts are added, renamed or moved
-to the member of the file; a broken file reports its line and imports nothing. Export
-writes what import reads, so the two round-trip.
+to the member of the file; a broken file reports every problem with its line and imports
+nothing. A name that is a typo of an existing member is refused (the roster's one matcher,
+``match_member``), so a typo never creates a second member. Every change is listed in the
+result, and a dry run shows them without keeping any. Export writes what import reads, so
+the two round-trip.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ import csv
 import datetime
 import io
 import json
-import unicodedata
 from dataclasses import dataclass, field
 
-from akn_mail.db import transaction
+from akn_mail.db import dry_run_transaction
 from akn_mail.errors import AknError
-from akn_mail.roster.members import KINDS, Period, Roster
-from akn_mail.text import unsafe_character
+from akn_mail.roster.members import Member, Period, Roster, match_member
+from akn_mail.roster.quarter import parse_date
+from akn_mail.text import fold, unsafe_character
 
 REQUIRED_COLUMNS = ("member", "kind", "hosts", "contact_name", "contact_email")
 OPTIONAL_COLUMNS = ("joined", "left")
@@ -34,7 +38,37 @@ _NO = {"no", "n", "false", "0", "nein"}
 
 
 class RosterFileError(AknError):
-    """A roster file that cannot be imported; nothing of it was imported."""
+    """A roster file that cannot be imported; nothing of it was imported.
+
+    Carries every problem found in the file (up to MAX_PROBLEMS), so that a person fixes
+    them all in one go instead of one per attempt."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems  # (where in the file or "", what is wrong)
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        if len(self.problems) == 1:
+            where, text = self.problems[0]
+            return f"{self.source}{' ' + where if where else ''}: {text}. Nothing was imported."
+        shown = self.problems[:MAX_PROBLEMS]
+        lines = [f"{self.source} has {len(self.problems)} problems; nothing was imported:"]
+        lines += [f"  {where + ': ' if where else ''}{text}." for where, text in shown]
+        if len(self.problems) > len(shown):
+            lines.append(f"  ... and {len(self.problems) - len(shown)} more.")
+        return "\n".join(lines)
+
+
+MAX_PROBLEMS = 20
+
+
+class _Problem(Exception):
+    """One problem of one row; collected, never shown alone."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text.rstrip(".")
 
 
 @dataclass
@@ -48,57 +82,83 @@ class _MemberEntry:
     where: str = ""
 
 
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
 @dataclass
 class ImportResult:
+    """What an import did (or, as a dry run, would do): counts and one line per change."""
+
     members_added: int = 0
-    members_updated: int = 0
+    members_changed: int = 0
+    members_unchanged: int = 0
     contacts_added: int = 0
-    contacts_updated: int = 0
+    contacts_changed: int = 0
+    contacts_unchanged: int = 0
+    changes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
-            f"{self.members_added} members added, {self.members_updated} updated; "
-            f"{self.contacts_added} contacts added, {self.contacts_updated} updated"
+            f"{_count(self.members_added, 'member')} added, {self.members_changed} changed, "
+            f"{self.members_unchanged} unchanged; {_count(self.contacts_added, 'contact')} added, "
+            f"{self.contacts_changed} changed, {self.contacts_unchanged} unchanged"
         )
 
 
-def _hosts(value: str, where: str) -> bool:
+# Kinds as a German administration writes them, in any case.
+KIND_NAMES = {
+    "municipality": "municipality", "kommune": "municipality", "gemeinde": "municipality", "stadt": "municipality",
+    "county": "county", "kreis": "county",
+    "advisor": "advisor", "beratung": "advisor", "berater": "advisor", "beraterin": "advisor",
+}
+KINDS_HELP = "municipality (Kommune), county (Kreis), advisor (Beratung)"
+
+
+def _kind(value: str) -> str:
+    kind = KIND_NAMES.get(" ".join(value.split()).casefold())
+    if kind is None:
+        raise _Problem(f"unknown kind \"{value.strip()}\"; use one of: {KINDS_HELP}")
+    return kind
+
+
+def _hosts(value: str) -> bool:
     text = value.strip().casefold()
     if text in _YES:
         return True
     if text in _NO:
         return False
-    raise RosterFileError(f"{where}: hosts must be yes or no, not \"{value}\"; nothing was imported.")
+    raise _Problem(f"hosts must be yes or no (ja or nein), not \"{value}\"")
 
 
-def _dates(value: str, column: str, where: str) -> list[datetime.date | None]:
-    """Dates separated by spaces; "-" stands for an unknown first joining date."""
+def _dates(value: str, column: str) -> list[datetime.date | None]:
+    """Dates separated by spaces (YYYY-MM-DD or DD.MM.YYYY); "-" stands for an unknown
+    first joining date."""
     dates: list[datetime.date | None] = []
     for part in value.split():
         if part == "-" and column == "joined" and not dates:
             dates.append(None)
             continue
         try:
-            dates.append(datetime.date.fromisoformat(part))
-        except ValueError:
-            raise RosterFileError(f"{where}: {column} \"{part}\" is not a date YYYY-MM-DD; nothing was imported.") from None
+            dates.append(parse_date(part, column))
+        except AknError:
+            raise _Problem(f"{column} \"{part}\" is not a date YYYY-MM-DD or DD.MM.YYYY") from None
     return dates
 
 
-def _periods(starts: list[datetime.date | None], ends: list[datetime.date | None], where: str) -> list[Period]:
+def _periods(starts: list[datetime.date | None], ends: list[datetime.date | None]) -> list[Period]:
     starts = starts or [None]
     if len(ends) > len(starts) or len(ends) < len(starts) - 1:
-        raise RosterFileError(
-            f"{where}: {len(starts)} joined and {len(ends)} left dates do not pair up "
-            "(every period but the last needs a left date); nothing was imported."
+        raise _Problem(
+            f"{len(starts)} joined and {len(ends)} left dates do not pair up (every period but the last needs a left date)"
         )
     ends = ends + [None] * (len(starts) - len(ends))
     periods = [Period(start, end) for start, end in zip(starts, ends)]
     for number, period in enumerate(periods):
         if period.joined and period.left and period.left < period.joined:
-            raise RosterFileError(f"{where}: left {period.left} is before joined {period.joined}; nothing was imported.")
+            raise _Problem(f"left {period.left} is before joined {period.joined}")
         if number and (periods[number - 1].left is None or period.joined is None or period.joined <= periods[number - 1].left):
-            raise RosterFileError(f"{where}: the periods of membership overlap or are out of order; nothing was imported.")
+            raise _Problem("the periods of membership overlap or are out of order")
     return periods
 
 
@@ -112,122 +172,168 @@ def _format_dates(dates: list[datetime.date | None]) -> str:
 # -- reading -------------------------------------------------------------------------------
 
 
-def parse_csv(text: str, source: str = "roster.csv") -> list[_MemberEntry]:
-    text = text.lstrip("\ufeff")
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    if not header:
-        raise RosterFileError(f"{source} is empty; it needs the header {','.join(REQUIRED_COLUMNS)}.")
-    reader.fieldnames = header
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
-    if missing:
-        raise RosterFileError(
-            f"{source} line 1: missing column {', '.join(missing)}; the header must be "
-            f"{','.join(REQUIRED_COLUMNS)} (optionally ,{','.join(OPTIONAL_COLUMNS)}). Nothing was imported."
-        )
-    unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if unknown:
-        raise RosterFileError(
-            f"{source} line 1: unknown column {', '.join(unknown)}; the columns are "
-            f"{','.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}. Nothing was imported."
-        )
-    has_dates = "joined" in header or "left" in header
-    entries: dict[str, _MemberEntry] = {}
-    seen: dict[str, str] = {}  # address -> where it was first seen
-    try:
-        for row in reader:
-            where = f"{source} line {reader.line_num}"
-            if None in row:
-                raise RosterFileError(f"{where}: more cells than columns; nothing was imported.")
-            if all(not (value or "").strip() for value in row.values()):
-                continue
-            if any(value is None for value in row.values()):
-                raise RosterFileError(f"{where}: fewer cells than columns; nothing was imported.")
-            name = row["member"].strip()
-            if unsafe_character(name) is None:
-                name = " ".join(name.split())
-            if not name:
-                raise RosterFileError(f"{where}: the member cell is empty; nothing was imported.")
-            kind = row["kind"].strip()
-            if kind not in KINDS:
-                raise RosterFileError(f"{where}: unknown kind \"{kind}\"; use one of: {', '.join(KINDS)}. Nothing was imported.")
-            hosts = _hosts(row["hosts"], where)
-            periods = None
-            if has_dates:
-                periods = _periods(
-                    _dates(row.get("joined") or "", "joined", where), _dates(row.get("left") or "", "left", where), where
-                )
-            entry = entries.get(_folded(name))
-            if entry is None:
-                entry = entries[_folded(name)] = _MemberEntry(name, kind, hosts, periods, where=where)
-            elif (entry.kind, entry.hosts, entry.periods) != (kind, hosts, periods):
-                raise RosterFileError(
-                    f"{where}: {name} has a different kind, hosts or joined/left than on {entry.where.split(' ', 1)[1]}; "
-                    "give a member the same values on every row. Nothing was imported."
-                )
-            email = row["contact_email"].strip()
-            if email:
-                if email.casefold() in seen:
-                    raise RosterFileError(
-                        f"{where}: {email} is in the file twice (also on {seen[email.casefold()]}); nothing was imported."
-                    )
-                seen[email.casefold()] = f"line {reader.line_num}"
-                entry.contacts.append((email, row["contact_name"], True, "", where))
-            elif row["contact_name"].strip():
-                raise RosterFileError(f"{where}: contact_name without contact_email; nothing was imported.")
-    except csv.Error as error:
-        raise RosterFileError(f"{source} line {reader.line_num}: {error}; nothing was imported.") from None
-    return list(entries.values())
+def _delimiter(first_line: str) -> str:
+    """Tab, semicolon or comma: whichever the header line uses most (German Excel writes ';')."""
+    counts = {delimiter: first_line.count(delimiter) for delimiter in ("\t", ";", ",")}
+    return max(counts, key=lambda delimiter: counts[delimiter])
 
 
-def parse_json(text: str, source: str = "roster.json") -> list[_MemberEntry]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RosterFileError(f"{source} line {error.lineno}: {error.msg}; nothing was imported.") from None
-    members = data.get("members") if isinstance(data, dict) else data
-    if not isinstance(members, list):
-        raise RosterFileError(f"{source}: expected {{\"members\": [...]}} as written by 'akn-mail roster export --format json'.")
-    entries = []
-    for number, item in enumerate(members, start=1):
-        where = f"{source} member {number}"
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise RosterFileError(f"{where}: each member needs a \"name\"; nothing was imported.")
-        where = f"{where} ({item['name']})"
-        kind = item.get("kind", "municipality")
-        if kind not in KINDS:
-            raise RosterFileError(f"{where}: unknown kind \"{kind}\"; use one of: {', '.join(KINDS)}. Nothing was imported.")
-        hosts = item.get("hosts", kind != "advisor")
-        if not isinstance(hosts, bool):
-            hosts = _hosts(str(hosts), where)
-        periods = None
-        if "periods" in item:
-            raw = item["periods"] or [{}]
-            if not all(isinstance(period, dict) for period in raw):
-                raise RosterFileError(f"{where}: periods must be objects with joined and left; nothing was imported.")
-            starts = [_dates(p.get("joined") or "", "joined", where)[:1] or [None] for p in raw]
-            ends = [_dates(p.get("left") or "", "left", where)[:1] for p in raw]
-            left = [end[0] for end in ends if end]
-            if any(not end for end in ends[:-1]):
-                raise RosterFileError(f"{where}: every period but the last needs a left date; nothing was imported.")
-            periods = _periods([start[0] for start in starts], left, where)
-        entry = _MemberEntry(item["name"], kind, hosts, periods, where=where)
-        for contact in item.get("contacts") or []:
-            if not isinstance(contact, dict) or not contact.get("email"):
-                raise RosterFileError(f"{where}: each contact needs an \"email\"; nothing was imported.")
-            entry.contacts.append(
-                (contact["email"], contact.get("name") or "", bool(contact.get("delivery_enabled", True)),
-                 contact.get("disabled_reason") or "", where)
+def _header_name(cell: str) -> str:
+    """A header cell as the column it names: any case, spaces or dashes for underscores."""
+    return "_".join(cell.strip().casefold().replace("-", " ").split())
+
+
+class _Entries:
+    """Members read from a file, one entry per member however its name is spelt."""
+
+    def __init__(self):
+        self.by_key: dict[str, _MemberEntry] = {}
+
+    def add(self, name: str, kind: str, hosts: bool, periods, where: str) -> _MemberEntry:
+        entry = self.by_key.get(fold(name))
+        if entry is None:
+            others = [Member(0, other.name, other.kind, other.hosts, None, None) for other in self.by_key.values()]
+            _, near = match_member(name, others)
+            if near is not None:
+                raise _Problem(
+                    f"\"{name}\" is too close to \"{near.name}\" ({self.by_key[fold(near.name)].where}) to be another member; "
+                    f"write the same name on every row of a member"
+                )
+            entry = self.by_key[fold(name)] = _MemberEntry(name, kind, hosts, periods, where=where)
+        elif (entry.kind, entry.hosts, entry.periods) != (kind, hosts, periods):
+            raise _Problem(
+                f"{name} has a different kind, hosts or joined/left than on {entry.where}; "
+                "give a member the same values on every row"
             )
-        entries.append(entry)
+        return entry
+
+
+def parse_csv(text: str, source: str = "roster.csv") -> list[_MemberEntry]:
+    entries, problems = _read_csv(text, source)
+    if problems:
+        raise RosterFileError(source, problems)
     return entries
 
 
-def _folded(name: str) -> str:
-    """A member name compared as the roster compares it (case and Unicode form do not matter)."""
-    return unicodedata.normalize("NFC", name).casefold()
+def _read_csv(text: str, source: str) -> tuple[list[_MemberEntry], list[tuple[str, str]]]:
+    """The entries of the rows that are fine, and the problems of the others."""
+    text = text.lstrip("\ufeff")
+    first_line = text.split("\n", 1)[0]
+    delimiter = _delimiter(first_line)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [_header_name(name) for name in (reader.fieldnames or [])]
+    if not header:
+        raise RosterFileError(source, [("", f"the file is empty; it needs the header {','.join(REQUIRED_COLUMNS)}")])
+    reader.fieldnames = header
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise RosterFileError(source, [(
+            "line 1",
+            f"missing column {', '.join(missing)}; the header must be {','.join(REQUIRED_COLUMNS)} "
+            f"(optionally ,{','.join(OPTIONAL_COLUMNS)}), separated by commas, semicolons or tabs",
+        )])
+    unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise RosterFileError(source, [(
+            "line 1", f"unknown column {', '.join(unknown)}; the columns are {','.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
+        )])
+    has_dates = "joined" in header or "left" in header
+    entries = _Entries()
+    seen: dict[str, str] = {}  # address -> where it was first seen
+    problems: list[tuple[str, str]] = []
+    try:
+        for row in reader:
+            where = f"line {reader.line_num}"
+            try:
+                _csv_row(row, where, has_dates, entries, seen)
+            except _Problem as problem:
+                problems.append((where, problem.text))
+    except csv.Error as error:
+        problems.append((f"line {reader.line_num}", str(error)))
+    return list(entries.by_key.values()), problems
+
+
+def _csv_row(row: dict, where: str, has_dates: bool, entries: _Entries, seen: dict[str, str]) -> None:
+    if None in row:
+        raise _Problem("more cells than columns")
+    if all(not (value or "").strip() for value in row.values()):
+        return
+    if any(value is None for value in row.values()):
+        raise _Problem("fewer cells than columns")
+    name = row["member"].strip()
+    if unsafe_character(name) is None:
+        name = " ".join(name.split())
+    if not name:
+        raise _Problem("the member cell is empty")
+    kind = _kind(row["kind"])
+    hosts = _hosts(row["hosts"])
+    periods = None
+    if has_dates:
+        periods = _periods(_dates(row.get("joined") or "", "joined"), _dates(row.get("left") or "", "left"))
+    entry = entries.add(name, kind, hosts, periods, where)
+    email = row["contact_email"].strip()
+    if email:
+        if email.casefold() in seen:
+            raise _Problem(f"{email} is in the file twice (also on {seen[email.casefold()]})")
+        seen[email.casefold()] = where
+        entry.contacts.append((email, row["contact_name"], True, "", where))
+    elif row["contact_name"].strip():
+        raise _Problem("contact_name without contact_email")
+
+
+def parse_json(text: str, source: str = "roster.json") -> list[_MemberEntry]:
+    entries, problems = _read_json(text, source)
+    if problems:
+        raise RosterFileError(source, problems)
+    return entries
+
+
+def _read_json(text: str, source: str) -> tuple[list[_MemberEntry], list[tuple[str, str]]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RosterFileError(source, [(f"line {error.lineno}", error.msg)]) from None
+    members = data.get("members") if isinstance(data, dict) else data
+    if not isinstance(members, list):
+        raise RosterFileError(source, [("", "expected {\"members\": [...]} as written by 'akn-mail roster export --format json'")])
+    entries = _Entries()
+    problems: list[tuple[str, str]] = []
+    for number, item in enumerate(members, start=1):
+        where = f"member {number}"
+        try:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise _Problem("each member needs a \"name\"")
+            where = f"{where} ({item['name']})"
+            _json_member(item, where, entries)
+        except _Problem as problem:
+            problems.append((where, problem.text))
+    return list(entries.by_key.values()), problems
+
+
+def _json_member(item: dict, where: str, entries: _Entries) -> None:
+    kind = _kind(str(item.get("kind", "municipality")))
+    hosts = item.get("hosts", kind != "advisor")
+    if not isinstance(hosts, bool):
+        hosts = _hosts(str(hosts))
+    periods = None
+    if "periods" in item:
+        raw = item["periods"] or [{}]
+        if not all(isinstance(period, dict) for period in raw):
+            raise _Problem("periods must be objects with joined and left")
+        starts = [_dates(p.get("joined") or "", "joined")[:1] or [None] for p in raw]
+        ends = [_dates(p.get("left") or "", "left")[:1] for p in raw]
+        left = [end[0] for end in ends if end]
+        if any(not end for end in ends[:-1]):
+            raise _Problem("every period but the last needs a left date")
+        periods = _periods([start[0] for start in starts], left)
+    entry = entries.add(item["name"], kind, hosts, periods, where)
+    for contact in item.get("contacts") or []:
+        if not isinstance(contact, dict) or not contact.get("email"):
+            raise _Problem("each contact needs an \"email\"")
+        entry.contacts.append(
+            (contact["email"], contact.get("name") or "", bool(contact.get("delivery_enabled", True)),
+             contact.get("disabled_reason") or "", where)
+        )
 
 
 def detect_format(path: str, text: str) -> str:
@@ -236,49 +342,105 @@ def detect_format(path: str, text: str) -> str:
     return "csv"
 
 
-def import_roster(roster: Roster, text: str, source: str = "roster.csv", format: str | None = None) -> ImportResult:
-    """Apply a roster file in one transaction; on any error nothing is changed."""
+def _describe_periods(periods) -> str:
+    return ", ".join(
+        f"{period.joined or 'founding'} to {period.left or 'today'}" for period in periods
+    ) or "founding member"
+
+
+def import_roster(
+    roster: Roster, text: str, source: str = "roster.csv", format: str | None = None, dry_run: bool = False
+) -> ImportResult:
+    """Apply a roster file in one transaction; on any problem nothing is changed, and with
+    dry_run nothing is changed either: the result lists what would change."""
     format = format or detect_format(source, text)
-    entries = parse_json(text, source) if format == "json" else parse_csv(text, source)
+    entries, problems = _read_json(text, source) if format == "json" else _read_csv(text, source)
     result = ImportResult()
     db = roster.db
-    with transaction(db):
+    # With problems in the file already, the rest is still tried (and rolled back) so
+    # that the person sees every problem at once.
+    with dry_run_transaction(db, dry_run or bool(problems)):
         for entry in entries:
             try:
-                existing = {_folded(member.name): member for member in roster.members()}.get(_folded(entry.name))
-                if existing is None:
-                    first = entry.periods[0].joined if entry.periods else None
-                    member = roster.add_member(entry.name, entry.kind, entry.hosts, first)
-                    result.members_added += 1
-                else:
-                    member = roster.update_member(existing.name, entry.kind, entry.hosts)
-                    result.members_updated += 1
-                if entry.periods is not None:
-                    db.execute("DELETE FROM memberships WHERE member_id = ?", (member.id,))
-                    for period in entry.periods:
-                        db.execute(
-                            "INSERT INTO memberships (member_id, joined, left) VALUES (?, ?, ?)",
-                            (member.id, period.joined.isoformat() if period.joined else None,
-                             period.left.isoformat() if period.left else None),
-                        )
-            except AknError as error:
-                raise RosterFileError(f"{entry.where}: {error} Nothing was imported.") from None
+                member = _apply_member(roster, entry, result)
+            except (AknError, _Problem) as error:
+                problems.append((entry.where, str(error).rstrip(".")))
+                continue
             for email, name, enabled, reason, where in entry.contacts:
                 try:
-                    contact = roster.find_contact(email)
-                    if contact is None:
-                        roster.add_contact(member.name, email, name)
-                        result.contacts_added += 1
-                    else:
-                        if contact.member_id != member.id:
-                            roster.move_contact(email, member.name)
-                        roster.update_contact(email, name)
-                        result.contacts_updated += 1
-                    if not enabled:
-                        roster.set_delivery(email, False, reason)
+                    _apply_contact(roster, member, email, name, enabled, reason, result)
                 except AknError as error:
-                    raise RosterFileError(f"{where}: {error} Nothing was imported.") from None
+                    problems.append((where, str(error).rstrip(".")))
+        if problems:
+            problems.sort(key=lambda problem: _line_number(problem[0]))
+            raise RosterFileError(source, problems)
     return result
+
+
+def _line_number(where: str) -> int:
+    digits = "".join(ch if ch.isdigit() else " " for ch in where).split()
+    return int(digits[0]) if digits else 0
+
+
+def _apply_member(roster: Roster, entry: _MemberEntry, result: ImportResult) -> Member:
+    existing, near = match_member(entry.name, roster.members())
+    if existing is None and near is not None:
+        raise _Problem(
+            f"no member named \"{entry.name}\", and it is too close to \"{near.name}\" to be a new one. "
+            f"Did you mean \"{near.name}\"? Correct the name in the file"
+        )
+    db = roster.db
+    if existing is None:
+        first = entry.periods[0].joined if entry.periods else None
+        member = roster.add_member(entry.name, entry.kind, entry.hosts, first)
+        result.members_added += 1
+        result.changes.append(f"new member {member.name} ({member.kind}, hosts: {'yes' if member.hosts else 'no'})")
+    else:
+        differences = []
+        if existing.kind != entry.kind:
+            differences.append(f"kind {existing.kind} -> {entry.kind}")
+        if existing.hosts != entry.hosts:
+            differences.append(f"hosts {'yes' if existing.hosts else 'no'} -> {'yes' if entry.hosts else 'no'}")
+        if entry.periods is not None and list(existing.periods) != list(entry.periods):
+            differences.append(f"membership {_describe_periods(existing.periods)} -> {_describe_periods(entry.periods)}")
+        member = roster.update_member(existing.name, entry.kind, entry.hosts)
+        if differences:
+            result.members_changed += 1
+            result.changes.append(f"member {member.name}: {'; '.join(differences)}")
+        else:
+            result.members_unchanged += 1
+    if entry.periods is not None:
+        db.execute("DELETE FROM memberships WHERE member_id = ?", (member.id,))
+        for period in entry.periods:
+            db.execute(
+                "INSERT INTO memberships (member_id, joined, left) VALUES (?, ?, ?)",
+                (member.id, period.joined.isoformat() if period.joined else None,
+                 period.left.isoformat() if period.left else None),
+            )
+    return member
+
+
+def _apply_contact(roster: Roster, member: Member, email: str, name: str, enabled: bool, reason: str, result: ImportResult) -> None:
+    contact = roster.find_contact(email)
+    if contact is None:
+        added = roster.add_contact(member.name, email, name)
+        result.contacts_added += 1
+        result.changes.append(f"new contact {added.email} ({added.name or 'no name'}) of {member.name}")
+    else:
+        differences = []
+        if contact.member_id != member.id:
+            roster.move_contact(email, member.name)
+            differences.append(f"moved from {contact.member_name} to {member.name}")
+        updated = roster.update_contact(email, name)
+        if updated.name != contact.name:
+            differences.append(f"name \"{contact.name}\" -> \"{updated.name}\"")
+        if differences:
+            result.contacts_changed += 1
+            result.changes.append(f"contact {contact.email}: {'; '.join(differences)}")
+        else:
+            result.contacts_unchanged += 1
+    if not enabled:
+        roster.set_delivery(email, False, reason)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -289,9 +451,13 @@ def _member_dates(member) -> tuple[str, str]:
     return _format_dates([period.joined for period in member.periods]), left
 
 
-def export_csv(roster: Roster) -> str:
+def export_csv(roster: Roster, excel: bool = False) -> str:
+    """CSV as import reads it; excel=True writes what German Excel opens in columns
+    (a byte order mark, semicolons, CRLF)."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
+    if excel:
+        out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
     writer.writerow(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
     contacts = roster.contacts()
     for member in roster.members():
@@ -341,7 +507,7 @@ def export_json(roster: Roster) -> str:
     return json.dumps(roster_json(roster), ensure_ascii=False, indent=2) + "\n"
 
 
-def export_roster(roster: Roster, format: str = "csv") -> str:
+def export_roster(roster: Roster, format: str = "csv", excel: bool = False) -> str:
     if format not in FORMATS:
-        raise RosterFileError(f"unknown format \"{format}\"; use csv or json.")
-    return export_json(roster) if format == "json" else export_csv(roster)
+        raise RosterFileError(format, [("", "unknown format; use csv or json")])
+    return export_json(roster) if format == "json" else export_csv(roster, excel)
