@@ -221,6 +221,7 @@ def test_json_fields_are_stable(database):
         "quarter": "2026-Q4", "kind": "regular", "host": "Dormagen", "date": "2026-12-03",
         "place": "Rathaus Dormagen", "status": "planned", "skipped": [], "skip_reason": "",
         "swapped_with": None, "counts_as_turn": False, "meeting_id": item["meeting_id"], "note": "",
+        "time": None, "end": None, "online": "",
     }
     assert isinstance(item["meeting_id"], int)
 

@@ -8,9 +8,10 @@ import json
 import click
 
 from akn_mail.cli.app import App
-from akn_mail.cli.output import table
+from akn_mail.cli.output import DRY_RUN, echo_report, table
 
-KIND_CHOICE = click.Choice(["municipality", "county", "advisor"])
+KIND_CHOICE = click.Choice(["municipality", "county", "advisor"], case_sensitive=False)
+
 
 
 def _date(value: str | None) -> datetime.date | None:
@@ -72,25 +73,29 @@ def list_members(app: App, current: bool, as_json: bool) -> None:
 @click.option("--host/--no-host", "hosts", default=None,
               help="Whether it takes turns hosting (default: yes, except for the advisor, who never hosts).")
 @click.option("--joined", metavar="YYYY-MM-DD", help="First day of membership (default: today).")
+@DRY_RUN
 @click.pass_obj
-def add_member(app: App, name: str, kind: str, hosts: bool | None, joined: str | None) -> None:
+def add_member(app: App, name: str, kind: str, hosts: bool | None, joined: str | None, dry_run: bool) -> None:
     """Add NAME as a member; it takes its alphabetical place in the rotation.
 
     \b
         akn-mail member add "Jüchen" --kind municipality --joined 2021-03-01
         akn-mail member add "Rhein-Kreis Neuss" --kind county --no-host
     """
-    added = app.roster.add_member(name, kind, hosts, _date(joined) or datetime.date.today())
+    with app.rotation.tracking(dry_run) as report:
+        added = app.roster.add_member(name, kind.lower(), hosts, _date(joined) or datetime.date.today())
     click.echo(f"Added {added.name} ({added.kind}, hosts: {'yes' if added.hosts else 'no'}, joined {added.joined}).")
-    if app.notices.member_joined(added):  # a note to the list (templates/*/member_joined.txt)
+    echo_report(report)
+    if not dry_run and app.notices.member_joined(added):  # a note to the list (templates/*/member_joined.txt)
         click.echo("Note to the list queued.")
 
 
 @member.command("leave", short_help="End a membership (history is kept).")
 @click.argument("name")
 @click.option("--on", "on", metavar="YYYY-MM-DD", help="Last day of membership (default: today).")
+@DRY_RUN
 @click.pass_obj
-def leave_member(app: App, name: str, on: str | None) -> None:
+def leave_member(app: App, name: str, on: str | None, dry_run: bool) -> None:
     """End the membership of NAME; the history and its contacts are kept.
 
     From the first quarter it is no longer a member of for the whole quarter, the rotation
@@ -99,25 +104,30 @@ def leave_member(app: App, name: str, on: str | None) -> None:
     \b
         akn-mail member leave "Kaarst" --on 2026-12-31
     """
-    left = app.roster.leave(name, _date(on))
+    with app.rotation.tracking(dry_run) as report:
+        left = app.roster.leave(name, _date(on))
     click.echo(f"{left.name} is a member until {left.left}.")
-    if app.notices.member_left(left):  # a note to the list (templates/*/member_left.txt)
+    echo_report(report)
+    if not dry_run and app.notices.member_left(left):  # a note to the list (templates/*/member_left.txt)
         click.echo("Note to the list queued.")
 
 
 @member.command("join")
 @click.argument("name")
 @click.option("--on", "on", metavar="YYYY-MM-DD", help="First day of the new membership (default: today).")
+@DRY_RUN
 @click.pass_obj
-def join_member(app: App, name: str, on: str | None) -> None:
+def join_member(app: App, name: str, on: str | None, dry_run: bool) -> None:
     """Re-join NAME, a former member (a new period of membership).
 
     \b
         akn-mail member join "Kaarst" --on 2027-07-01
     """
-    joined = app.roster.join(name, _date(on))
+    with app.rotation.tracking(dry_run) as report:
+        joined = app.roster.join(name, _date(on))
     click.echo(f"{joined.name} is a member again from {joined.joined}.")
-    if app.notices.member_joined(joined):  # a note to the list (templates/*/member_joined.txt)
+    echo_report(report)
+    if not dry_run and app.notices.member_joined(joined):  # a note to the list (templates/*/member_joined.txt)
         click.echo("Note to the list queued.")
 
 
@@ -125,8 +135,9 @@ def join_member(app: App, name: str, on: str | None) -> None:
 @click.argument("name")
 @click.option("--kind", type=KIND_CHOICE, default=None, help="Change the kind of organisation.")
 @click.option("--host/--no-host", "hosts", default=None, help="Whether it takes turns hosting.")
+@DRY_RUN
 @click.pass_obj
-def set_member(app: App, name: str, kind: str | None, hosts: bool | None) -> None:
+def set_member(app: App, name: str, kind: str | None, hosts: bool | None, dry_run: bool) -> None:
     """Change the kind or the hosts flag of NAME (e.g. whether the county hosts).
 
     \b
@@ -134,8 +145,10 @@ def set_member(app: App, name: str, kind: str | None, hosts: bool | None) -> Non
     """
     if kind is None and hosts is None:
         raise click.UsageError("nothing to change; give --kind or --host/--no-host.")
-    changed = app.roster.update_member(name, kind, hosts)
+    with app.rotation.tracking(dry_run) as report:
+        changed = app.roster.update_member(name, kind.lower() if kind else None, hosts)
     click.echo(f"{changed.name}: {changed.kind}, hosts: {'yes' if changed.hosts else 'no'}.")
+    echo_report(report)
 
 
 @member.command("remove", short_help="Delete a member added by mistake.")

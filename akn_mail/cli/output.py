@@ -1,8 +1,19 @@
-"""Plain-text output shared by the commands: aligned tables."""
+"""Plain-text output shared by the commands: aligned tables, and the host changes that
+every command changing the roster or the rotation prints (with its --dry-run option)."""
 
 from __future__ import annotations
 
 from typing import Sequence
+
+import click
+
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Show which quarters would change their host; change nothing.")
+
+
+def echo_report(report) -> None:
+    """The quarters whose host changed (before -> after), and the plans dropped with them."""
+    for line in report.lines():
+        click.echo(line)
 
 
 def table(rows: Sequence[Sequence[object]]) -> str:

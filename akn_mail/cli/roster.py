@@ -56,13 +56,17 @@ def import_command(app: App, file: str, file_format: str | None, dry_run: bool) 
         except OSError as error:
             raise click.ClickException(f"cannot read {file}: {error.strerror}.") from None
         source = path.name
-    result = import_roster(app.roster, text, source, file_format, dry_run=dry_run)
+    with app.rotation.tracking(dry_run) as report:
+        result = import_roster(app.roster, text, source, file_format)
     for change in result.changes:
         click.echo(f"  {change}")
     if dry_run:
         click.echo(f"Dry run of {source}: {result}. Nothing was changed.")
     else:
         click.echo(f"Imported {source}: {result}.")
+    if report.changes:  # a first import sets up the rotation; later ones may move hosts
+        for line in report.lines()[:-1] if dry_run else report.lines():
+            click.echo(line)
 
 
 @roster.command("export", short_help="Write the roster as CSV or JSON.")

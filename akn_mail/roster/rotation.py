@@ -26,11 +26,12 @@ all give a schedule a person would agree with. The exact rule (README, "Host rot
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import sqlite3
 from dataclasses import dataclass, field
 
-from akn_mail.db import transaction
+from akn_mail.db import dry_run_transaction, transaction
 from akn_mail.errors import AknError
 from akn_mail.roster.quarter import Quarter, parse_date
 from akn_mail.roster.members import Member, Roster, RosterError, check_name
@@ -42,6 +43,25 @@ START_EXPLICIT_KEY = "rotation.start_explicit"
 
 class RotationError(AknError):
     """A rotation change that cannot be done as asked."""
+
+
+def parse_time(text: str, what: str = "time") -> str:
+    """A time of day 'HH:MM' (also '14' or '14.30', as people write it), as 'HH:MM'."""
+    value = text.strip().replace(".", ":")
+    if value.isdigit():
+        value += ":00"
+    try:
+        return datetime.time.fromisoformat(value).strftime("%H:%M")
+    except ValueError:
+        raise RotationError(f"invalid {what} \"{text}\"; write it as HH:MM, e.g. 14:00.") from None
+
+
+def check_url(text: str) -> str:
+    """An online meeting link: http(s), on one line."""
+    value = text.strip()
+    if not value.startswith(("https://", "http://")) or any(ch.isspace() for ch in value):
+        raise RotationError(f"invalid --online link \"{text}\"; give the web address of the video meeting, starting with https://.")
+    return value
 
 
 @dataclass
@@ -60,6 +80,11 @@ class ScheduledMeeting:
     swapped_with: str | None = None
     counts_as_turn: bool = False
     note: str = ""
+    start_time: str | None = None  # 'HH:MM' in Europe/Berlin; None = all day
+    end_time: str | None = None
+    online_url: str = ""
+    sequence: int = 0  # iCalendar SEQUENCE, raised on every change
+    dropped_date: datetime.date | None = None  # a planned date dropped with its host
 
     @property
     def status_text(self) -> str:
@@ -87,7 +112,18 @@ class ScheduledMeeting:
             "counts_as_turn": self.counts_as_turn,
             "meeting_id": self.meeting_id,
             "note": self.note,
+            "time": self.start_time,
+            "end": self.end_time,
+            "online": self.online_url,
         }
+
+
+def _calendar_fields(entry: ScheduledMeeting, row: sqlite3.Row) -> None:
+    entry.start_time = row["start_time"]
+    entry.end_time = row["end_time"]
+    entry.online_url = row["online_url"]
+    entry.sequence = row["sequence"]
+    entry.dropped_date = parse_date(row["dropped_date"]) if row["dropped_date"] else None
 
 
 @dataclass
@@ -123,6 +159,50 @@ def _choose(cycle: list[Member], key, inclusive: bool, skipped: set[int]) -> tup
             return None, passed
         member = _first_from(cycle, member.sort_key, False)
     return member, passed
+
+
+@dataclass
+class HostChange:
+    """A quarter whose regular meeting changes its host, and the plan dropped with it."""
+
+    quarter: Quarter
+    before: Member | None
+    after: Member | None
+    dropped: str = ""  # "date 2027-08-12, place Rathaus Jüchen" when a plan was dropped
+
+    def __str__(self) -> str:
+        before = self.before.name if self.before else "nobody"
+        after = self.after.name if self.after else "nobody"
+        text = f"{self.quarter}: {before} -> {after}"
+        if self.dropped:
+            text += f" (planned {self.dropped} dropped; plan it again with: akn-mail rotation plan {self.quarter})"
+        return text
+
+
+@dataclass
+class RotationReport:
+    """What a change of the roster or the rotation did to the hosts (``Rotation.tracking``)."""
+
+    dry_run: bool = False
+    changes: list[HostChange] = field(default_factory=list)
+    fresh: bool = False  # nobody hosted any quarter before (the rotation was set up just now)
+
+    def lines(self) -> list[str]:
+        """For people: one line per quarter whose host changes, before -> after."""
+        if not self.changes:
+            lines = ["No quarter changes its host."]
+        elif self.fresh:
+            # The rotation was empty (a first import): one line, not a dozen "nobody -> ...".
+            first = [f"{change.quarter} {change.after.name if change.after else 'nobody'}" for change in self.changes[:3]]
+            lines = [f"Hosts from now on: {', '.join(first)}, ... (all with: akn-mail rotation show)"]
+        else:
+            lines = ["Hosts change:"] + [f"  {change}" for change in self.changes]
+        if self.dry_run:
+            lines.append("Dry run: nothing was changed.")
+        return lines
+
+
+HORIZON = 12  # quarters after today (or the changed quarter) compared by tracking
 
 
 class Rotation:
@@ -176,18 +256,22 @@ class Rotation:
         if quarter is not None and day is None and not member.is_member_throughout(quarter.first_day, quarter.last_day):
             raise RotationError(f"{member.name} is not a member for the whole of {quarter}; choose another host.")
 
-    def anchor(self, today: datetime.date | None = None, create: bool = True) -> Quarter | None:
-        """Where the walk starts (rule 2). The first time, stores the quarter of `today`
-        as the start; with create=False it returns None instead when nothing is stored."""
-        candidates = []
+    def anchor(self, today: datetime.date | None = None, create: bool = True, virtual: bool = False) -> Quarter | None:
+        """Where the walk starts (rule 2): the stored start, else the earliest quarter
+        recorded as held. The first time, stores the quarter of `today` as the start; with
+        create=False it returns None instead when nothing is stored (or, with virtual, the
+        quarter of `today` without storing it: 'rotation show' never stores anything).
+
+        Meetings recorded before a stored start are history: they never move the walk
+        after the start (the walk only continues after the last of them, rule 2)."""
         start, _, _ = self.start()
         if start:
-            candidates.append(start)
+            return start
         row = self.db.execute("SELECT min(quarter) FROM meetings WHERE kind = 'regular' AND status = 'held'").fetchone()
         if row[0]:
-            candidates.append(Quarter.parse(row[0]))
-        if candidates:
-            return min(candidates)
+            return Quarter.parse(row[0])
+        if virtual:
+            return Quarter.current(today)
         if not create:
             return None
         current = Quarter.current(today)
@@ -203,8 +287,8 @@ class Rotation:
         members = self.roster.members() if members is None else members
         return [m for m in members if m.can_host and m.is_member_throughout(quarter.first_day, quarter.last_day)]
 
-    def _walk(self, until: Quarter, today: datetime.date | None = None, create: bool = True) -> _Walk:
-        anchor = self.anchor(today, create)
+    def _walk(self, until: Quarter, today: datetime.date | None = None, create: bool = True, virtual: bool = False) -> _Walk:
+        anchor = self.anchor(today, create, virtual)
         if anchor is None:
             return _Walk(until + 1, {}, {}, {}, {})
         members = self.roster.members()
@@ -240,6 +324,10 @@ class Rotation:
             turns: dict[Quarter, Member | None] = {}
             passed: dict[Quarter, list[Member]] = {}
             previous = None  # sort key of the previous turn's member
+            before = [quarter for quarter in records if quarter < anchor]
+            if before and not start_explicit and records[max(before)]["host_member_id"] in by_id:
+                # History recorded before an automatic start: the walk goes on after its last host.
+                previous = by_id[records[max(before)]["host_member_id"]].sort_key
             quarter = anchor
             while quarter <= end:
                 row = regular.get(quarter)
@@ -295,16 +383,19 @@ class Rotation:
         return walk.hosts.get(quarter)
 
     def schedule(
-        self, quarters: int = 8, start: str | Quarter | None = None, today: datetime.date | None = None
+        self, quarters: int = 8, start: str | Quarter | None = None, today: datetime.date | None = None,
+        store_start: bool = True,
     ) -> list[ScheduledMeeting]:
         """The regular meetings of `quarters` quarters from `start` (default: the current
-        quarter), with the extra meetings dated in them, in order."""
+        quarter), with the extra meetings dated in them, in order. With store_start=False
+        (what 'rotation show' and 'rotation ics' use) a rotation without a start is shown
+        from the current quarter and nothing is stored."""
         today = today or datetime.date.today()
         first = Quarter.parse(start) if start else Quarter.current(today)
         if quarters < 1:
             raise RotationError("--quarters must be at least 1.")
         last = first + (quarters - 1)
-        walk = self._walk(last, today)
+        walk = self._walk(last, today, create=store_start, virtual=not store_start)
         members = {member.id: member for member in self.roster.members()}
         regular = {row["quarter"]: row for row in self.db.execute("SELECT * FROM meetings WHERE kind = 'regular'")}
         skips: dict[str, list[sqlite3.Row]] = {}
@@ -321,6 +412,7 @@ class Rotation:
                 entry.date = parse_date(row["date"]) if row["date"] else None
                 entry.place = row["place"]
                 entry.note = row["note"]
+                _calendar_fields(entry, row)
             quarter_skips = skips.get(name, [])
             passed_ids = {member.id for member in walk.passed.get(quarter, [])}
             entry.skipped = [member.name for member in walk.passed.get(quarter, [])]
@@ -350,16 +442,79 @@ class Rotation:
                 status = row["status"]
             else:
                 status = "held" if day is not None and day < today else "planned"
-            result.append(
-                ScheduledMeeting(
-                    quarter=row["quarter"], host=members.get(row["host_member_id"]), date=day, place=row["place"],
-                    status=status, kind="extra", meeting_id=row["id"], counts_as_turn=bool(row["counts_as_turn"]),
-                    note=row["note"],
-                )
+            entry = ScheduledMeeting(
+                quarter=row["quarter"], host=members.get(row["host_member_id"]), date=day, place=row["place"],
+                status=status, kind="extra", meeting_id=row["id"], counts_as_turn=bool(row["counts_as_turn"]),
+                note=row["note"],
             )
+            _calendar_fields(entry, row)
+            result.append(entry)
         # Within a quarter: by date, undated regular meetings last.
         result.sort(key=lambda entry: (entry.quarter, entry.date.isoformat() if entry.date else "9999", entry.kind))
         return result
+
+    # -- showing changes -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def tracking(self, dry_run: bool = False, quarters=(), today: datetime.date | None = None):
+        """``with rotation.tracking(dry_run) as report:`` around any change of the roster or
+        the rotation. Afterwards report.changes lists every quarter whose host changed.
+        A quarter's planned date, time and place belong to its host: when the host changes
+        they are dropped (the calendar then carries the old date as cancelled). With
+        dry_run everything is rolled back, so the report says what would happen."""
+        today = today or datetime.date.today()
+        report = RotationReport(dry_run)
+        with dry_run_transaction(self.db, dry_run):
+            self.anchor(today)  # a decision is being made: a rotation without a start gets one
+            touched = [Quarter.parse(quarter) for quarter in quarters]
+            current = Quarter.current(today)
+            first = min([current] + touched)
+            planned = self.db.execute("SELECT max(quarter) FROM meetings WHERE kind = 'regular'").fetchone()[0]
+            last = max([current] + touched + ([Quarter.parse(planned)] if planned else [])) + HORIZON
+            before = self._walk(last, today, create=False).hosts
+            yield report
+            after = self._walk(last, today, create=False).hosts
+            report.fresh = not any(before.values())
+            quarter = first
+            while quarter <= last:
+                old, new = before.get(quarter), after.get(quarter)
+                if (old.id if old else None) != (new.id if new else None):
+                    report.changes.append(HostChange(quarter, old, new, self._drop_plan(quarter)))
+                quarter = quarter + 1
+
+    def _drop_plan(self, quarter: Quarter) -> str:
+        """Drop the planned date, time and place of quarter's meeting (its host changed).
+        Returns what was dropped, for people; the SEQUENCE is raised for calendars."""
+        row = self._regular_row(quarter)
+        if row is None or row["status"] == "held":
+            return ""
+        parts = []
+        if row["date"]:
+            parts.append(f"date {row['date']}" + (f" {row['start_time']}" if row["start_time"] else ""))
+        if row["place"]:
+            parts.append(f"place {row['place']}")
+        if row["online_url"]:
+            parts.append(f"online link {row['online_url']}")
+        self.db.execute(
+            """UPDATE meetings SET dropped_date = coalesce(date, dropped_date), date = NULL, place = '',
+               start_time = NULL, end_time = NULL, online_url = '', sequence = sequence + 1 WHERE id = ?""",
+            (row["id"],),
+        )
+        return ", ".join(parts)
+
+    def next_turn(self, member: Member, after: str | Quarter) -> Quarter | None:
+        """The first quarter after `after` whose regular meeting member hosts, if within
+        two rounds of the rotation."""
+        after = Quarter.parse(after)
+        until = after + 2 * (len(self.cycle(after)) + 1)
+        hosts = self._walk(until, create=False).hosts
+        quarter = after + 1
+        while quarter <= until:
+            host = hosts.get(quarter)
+            if host is not None and host.id == member.id:
+                return quarter
+            quarter = quarter + 1
+        return None
 
     # -- decisions -------------------------------------------------------------------------
 
@@ -401,27 +556,42 @@ class Rotation:
             )
         return self._entry(quarter)
 
-    def plan(self, quarter: str | Quarter, date: str | datetime.date | None = None, place: str | None = None) -> ScheduledMeeting:
-        """Set the date and/or place of an upcoming regular meeting (the host stays derived)."""
+    def plan(
+        self, quarter: str | Quarter, date: str | datetime.date | None = None, place: str | None = None,
+        time: str | None = None, end: str | None = None, online: str | None = None,
+    ) -> ScheduledMeeting:
+        """Set the date, time (Europe/Berlin), place and/or online link of an upcoming
+        regular meeting (the host stays derived). Every change raises the meeting's
+        calendar SEQUENCE, so calendars that imported it update it."""
         quarter = Quarter.parse(quarter)
         day = parse_date(date) if date else None
         if day:
             self._check_date_in(quarter, day)
         place = check_name(place, "place") if place is not None else None
+        start_time = parse_time(time, "--time") if time is not None else None
+        end_time = parse_time(end, "--end") if end is not None else None
+        online = check_url(online) if online is not None else None
         with transaction(self.db):
             row = self._regular_row(quarter)
             if row is not None and row["status"] == "held":
                 raise RotationError(f"{quarter} is recorded as held already; correct it with: akn-mail rotation record {quarter} ...")
             if row is None:
-                self.db.execute(
-                    "INSERT INTO meetings (kind, quarter, date, place) VALUES ('regular', ?, ?, ?)",
-                    (str(quarter), day.isoformat() if day else None, place or ""),
-                )
-            else:
-                self.db.execute(
-                    "UPDATE meetings SET date = coalesce(?, date), place = coalesce(?, place) WHERE id = ?",
-                    (day.isoformat() if day else None, place, row["id"]),
-                )
+                self.db.execute("INSERT INTO meetings (kind, quarter) VALUES ('regular', ?)", (str(quarter),))
+                row = self._regular_row(quarter)
+            if (start_time or end_time) and not (day or row["date"]):
+                raise RotationError(f"{quarter} has no date yet; give --date with --time.")
+            start_after = start_time or row["start_time"]
+            end_after = end_time or row["end_time"]
+            if end_after and not start_after:
+                raise RotationError("--end needs a start time; give --time too.")
+            if start_after and end_after and end_after <= start_after:
+                raise RotationError(f"the end {end_after} is not after the start {start_after}; give a later --end.")
+            self.db.execute(
+                """UPDATE meetings SET date = coalesce(?, date), place = coalesce(?, place),
+                   start_time = coalesce(?, start_time), end_time = coalesce(?, end_time),
+                   online_url = coalesce(?, online_url), dropped_date = NULL, sequence = sequence + 1 WHERE id = ?""",
+                (day.isoformat() if day else None, place, start_time, end_time, online, row["id"]),
+            )
         return self._entry(quarter)
 
     def _entry(self, quarter: Quarter) -> ScheduledMeeting:
