@@ -51,7 +51,7 @@ def parse(raw: bytes) -> Parsed:
 
         mail = mailparser.parse_from_bytes(raw)
         parsed.subject = _clean(mail.subject or "")
-        parsed.message_id = _clean(mail.message_id or "").strip().strip("<>").strip()
+        parsed.message_id = normalise_message_id(mail.message_id or "")
         senders = mail.from_ or []
         if senders:
             parsed.from_name, parsed.from_address = senders[0][0] or "", (senders[0][1] or "")
@@ -61,7 +61,7 @@ def parse(raw: bytes) -> Parsed:
     except Exception as error:  # mail-parser raises many kinds on hostile input
         parsed.defects.append(f"mail-parser: {type(error).__name__}")
         parsed.subject = _clean(header_str(message, "Subject"))
-        parsed.message_id = _clean(header_str(message, "Message-ID")).strip().strip("<>").strip()
+        parsed.message_id = normalise_message_id(header_str(message, "Message-ID"))
         name, address = parseaddr(header_str(message, "From"))
         parsed.from_name, parsed.from_address = name, address
     parsed.from_address = _clean(parsed.from_address).strip().lower()
@@ -69,6 +69,38 @@ def parse(raw: bytes) -> Parsed:
     if "@" not in parsed.from_address:
         parsed.from_address = ""
     return parsed
+
+
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def message_ids(value: str) -> list[str]:
+    """Every Message-ID in a header value (References, In-Reply-To), without angle brackets."""
+    value = _clean(value or "")
+    found = _MESSAGE_ID.findall(value)
+    if not found and value and "<" not in value:
+        found = value.split()[:1]
+    return found
+
+
+def normalise_message_id(value: str) -> str:
+    """The one form a Message-ID is stored, compared and logged in: no angle brackets, no spaces.
+
+    ``<a@b>``, ``  a@b `` and ``<a@b> (comment)`` all become ``a@b``; "" when there is none.
+    """
+    ids = message_ids(str(value or ""))
+    return ids[0] if ids else ""
+
+
+def raw_header(raw: bytes, name: str) -> str:
+    """A header's raw value read without any MIME parser (for mail the parser cannot read)."""
+    fields, _ = split(raw[:1024 * 1024])
+    wanted = name.lower()
+    for raw_field in fields:
+        if field_name(raw_field) == wanted:
+            value = raw_field.split(b":", 1)[1]
+            return " ".join(value.decode("utf-8", "replace").split())
+    return ""
 
 
 def fallback_message_id(raw: bytes, domain: str) -> str:

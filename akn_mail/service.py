@@ -7,7 +7,10 @@ connection: the processor (spool -> pipeline -> queue) and the deliverer (queue 
 or outbox). Keeping them apart means parsing and indexing never slow down the SMTP
 sessions (one Python process would share one GIL). The worker first processes every spool
 segment a crash left behind, so nothing answered with 250 is lost; afterwards the edge
-announces each new durable segment through a pipe.
+announces each new durable segment through a pipe, and the worker looks about once a second
+for segments other processes wrote (``akn-mail held approve`` hands approved mail back this
+way, so only the worker writes posts into the archive, the index and the queue).
+This module only runs processes; what they do lives in edge/, pipeline/ and delivery/.
 
 Stopping (SIGTERM, Ctrl-C, ``stop()``): stop listening, let sessions finish their current
 spool write, let the processor finish the entry in hand (the rest stays in the spool), let
@@ -34,12 +37,30 @@ from akn_mail.config import Config
 from akn_mail.delivery.deliverer import Deliverer
 from akn_mail.delivery.worker import DeliveryWorker
 from akn_mail.edge.ingress import IngressHandler, server_factory
+from akn_mail.edge.spool import GroupCommitter, Spool
 from akn_mail.pipeline.processor import Processor
-from akn_mail.edge.spool import GroupCommitter, Spool, SpoolError
+from akn_mail.services import Services
 
 log = logging.getLogger("akn_mail.service")
 
 WORKER_NICENESS = 5
+# How often the worker looks for spool segments nobody announced (written by the CLI).
+SPOOL_SCAN_SECONDS = 1.0
+LOCK_NAME = "worker.lock"
+
+
+def worker_running(config: Config) -> bool:
+    """Whether a serve worker holds this data directory (``<data_dir>/worker.lock``)."""
+    path = Path(config.data_dir) / LOCK_NAME
+    if not path.exists():
+        return False
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return False
 
 
 class Service:
@@ -219,11 +240,12 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which tells us
-    lock = open(Path(config.data_dir) / "worker.lock", "a+")
+    lock = open(Path(config.data_dir) / LOCK_NAME, "a+")
     fcntl.flock(lock, fcntl.LOCK_EX)
     wakeup = threading.Event()
     spool = Spool(config.spool_dir)
-    processor = Processor(config, spool, wakeup=wakeup, resolver=resolver)
+    # One Services per SQLite connection: the processing thread's and the delivery thread's.
+    processor = Processor(Services(config, wakeup=wakeup, resolver=resolver), spool)
     recovered = processor.recover()
     if recovered:
         log.info("spool recovery segments=%d", recovered)
@@ -234,23 +256,21 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
 
     BackgroundIndexer.for_config(config).notify()
     processor.start()
-    deliveries = DeliveryWorker(config, wakeup)
+    deliveries = DeliveryWorker(Services(config, wakeup=wakeup, resolver=resolver))
     deliveries.start()
     channel.send("ready")
     try:
         while True:
+            if not channel.poll(SPOOL_SCAN_SECONDS):
+                processor.recover()  # segments written by other processes (approved held mail)
+                continue
             try:
                 name = channel.recv()
             except EOFError:  # the serving process is gone
                 break
             if name is None:
                 break
-            try:
-                processor.submit(spool.read(name))
-            except FileNotFoundError:  # already processed (found by recovery)
-                continue
-            except SpoolError as error:
-                log.error("%s", error)
+            processor.submit(name)  # once: recovery may have found it already
     except _Stop:
         pass
     processor.stop()

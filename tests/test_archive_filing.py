@@ -11,7 +11,8 @@ import signal
 from akn_mail.archive.filing import Archive
 from akn_mail.archive.indexer import BackgroundIndexer
 from akn_mail.archive.search import ArchiveSearch
-from akn_mail.pipeline.context import Context
+from akn_mail.pipeline.context import Post
+from akn_mail.services import Services
 from akn_mail.message import parse
 from akn_mail.roster.members import Roster
 from akn_mail.pipeline.steps.archive import file_in_archive
@@ -27,10 +28,9 @@ def run_step(config, db, raw: bytes, is_minutes: bool = False):
     parsed = parse(raw)
     roster = Roster(db)
     contact = roster.find_contact("anna@dormagen.example")
-    ctx = Context(config=config, db=db, raw=raw, roster=roster, message_id=parsed.message_id, subject=parsed.subject,
-                  from_address="anna@dormagen.example", sender_contact=contact,
-                  sender_member=roster.member_by_id(contact.member_id) if contact else None, is_minutes=is_minutes)
-    decision = file_in_archive(parsed.message, ctx)
+    ctx = Post(raw=raw, parsed=parsed, message_id=parsed.message_id,
+               sender_member=roster.member_by_id(contact.member_id) if contact else None, is_minutes=is_minutes)
+    decision = file_in_archive(ctx, Services(config, db))
     assert BackgroundIndexer.for_config(config).flush()  # the server's indexer catches up
     return decision, ctx
 

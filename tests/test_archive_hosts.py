@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from akn_mail.archive.indexer import BackgroundIndexer
 from akn_mail.cli import cli
-from akn_mail.pipeline.context import Context
+from akn_mail.pipeline.context import Post
+from akn_mail.services import Services
 from akn_mail.message import parse
 from akn_mail.roster.members import Roster
 from akn_mail.pipeline.steps.archive import file_in_archive
@@ -33,11 +34,10 @@ def file_through_step(config, db, raw: bytes, sender: str) -> int:
     parsed = parse(raw)
     roster = Roster(db)
     contact = roster.find_contact(sender)
-    ctx = Context(config=config, db=db, raw=raw, roster=roster, message_id=parsed.message_id, subject=parsed.subject,
-                  from_address=sender, sender_contact=contact,
-                  sender_member=roster.member_by_id(contact.member_id) if contact else None, is_minutes=True,
-                  now=datetime.datetime(2027, 6, 12, 9, 0, tzinfo=datetime.timezone.utc))
-    assert file_in_archive(parsed.message, ctx).is_next
+    ctx = Post(raw=raw, parsed=parsed, message_id=parsed.message_id,
+               sender_member=roster.member_by_id(contact.member_id) if contact else None, is_minutes=True,
+               now=datetime.datetime(2027, 6, 12, 9, 0, tzinfo=datetime.timezone.utc))
+    assert file_in_archive(ctx, Services(config, db)).is_next
     assert BackgroundIndexer.for_config(config).flush()
     return ctx.archive_id
 

@@ -14,7 +14,9 @@ from akn_mail.delivery import bounces
 from akn_mail import config as config_module
 from akn_mail import db
 from akn_mail.delivery.bounces import Bounces
-from akn_mail.pipeline.context import Context
+from akn_mail import message as message_module
+from akn_mail.pipeline.context import Post
+from akn_mail.services import Services
 from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.roster.members import Roster
 
@@ -53,7 +55,7 @@ def database(config):
 
 @pytest.fixture
 def handler(database, config):
-    return Bounces(database, config, roster=Roster(database), queue=DeliveryQueue(database, config))
+    return Bounces(database, config, Services(config, database).notices)
 
 
 # flufl.bounce's own verdicts on its real samples, as they reach our events.
@@ -296,22 +298,23 @@ def test_delivery_time_5xx_rows_are_scored_once(handler, database, config):
         "INSERT INTO delivery_failures (delivery_id, recipient, message_id, kind, code, error) VALUES (?, ?, ?, 'expired', 451, ?)",
         (rows[1]["id"], "f.lorenz@neuss.example", "post-1@lists.example", "4.4.1 no answer"),
     )
-    assert bounces.score_delivery_failures(database, config) == 2
-    assert bounces.score_delivery_failures(database, config) == 0
+    assert bounces.score_delivery_failures(Services(config, database)) == 2
+    assert bounces.score_delivery_failures(Services(config, database)) == 0
     kinds = dict(database.execute("SELECT email, kind FROM bounce_events").fetchall())
     assert kinds == {CONTACT: "delivery", "f.lorenz@neuss.example": "temporary"}
     assert handler.score(CONTACT) == 1.0
     assert handler.score("f.lorenz@neuss.example") == 0.0
 
 
-def test_handle_bounce_takes_the_service_context(database, config):
-    ctx = Context(config=config, db=database, raw=sample("postfix_04.txt"), roster=Roster(database),
-                  queue=DeliveryQueue(database, config), recipients=[VERP], message_id="r1@mx.example")
-    decision = bounces.handle_bounce(ctx.raw, ctx)
+def test_handle_bounce_takes_the_post_and_the_services(database, config):
+    services = Services(config, database)
+    raw = sample("postfix_04.txt")
+    report = Post(raw=raw, parsed=message_module.parse(raw), recipients=[VERP], message_id="r1@mx.example")
+    decision = bounces.handle_bounce(report, services)
     assert decision.action == "accept"
     assert decision.reason == "bounce recorded: permanent for klima@kaarst.example"
-    vacation = Context(config=config, db=database, raw=VACATION, recipients=[VERP])
-    assert bounces.handle_bounce(VACATION, vacation).action == "discard"
+    vacation = Post(raw=VACATION, parsed=message_module.parse(VACATION), recipients=[VERP])
+    assert bounces.handle_bounce(vacation, services).action == "discard"
 
 
 class RefusingRelay:
@@ -359,7 +362,7 @@ def test_recipient_refused_by_the_relay_is_scored_from_the_delivery_queue(tmp_pa
         queue.enqueue(b"From: akn@lists.example\r\nSubject: x\r\nMessage-ID: <post-7@lists.example>\r\n\r\nbody\r\n",
                       [CONTACT, "f.lorenz@neuss.example"], message_id="post-7@lists.example")
         Deliverer(queue, config).deliver_due()
-        assert bounces.score_delivery_failures(connection, config, roster=roster, queue=queue) == 1
+        assert bounces.score_delivery_failures(Services(config, connection)) == 1
         contact = roster.find_contact(CONTACT)
         assert contact.delivery_enabled is False
         assert contact.disabled_reason == (

@@ -124,9 +124,11 @@ def test_tasks_command_lists_and_closes_unsubscribe_tasks(running):
 
 
 @pytest.mark.parametrize("headers, envelope, reason", [
-    ("", "", "null envelope sender (a bounce or an automatic answer)"),
+    ("", "", "null envelope sender <> (a bounce or an automatic answer)"),
     ("", "MAILER-DAEMON@mx.example", "sent by MAILER-DAEMON@mx.example"),
-    ("Auto-Submitted: auto-replied\r\n", "anna@dormagen.example", "Auto-Submitted: auto-replied"),
+    ("", "noreply@portal.example", "sent by noreply@portal.example"),
+    ("Auto-Submitted: auto-replied\r\n", "anna@dormagen.example", "Auto-Submitted: auto-replied (RFC 3834)"),
+    ("List-Id: Andere Liste <andere.example>\r\n", "anna@dormagen.example", "List-Id of another list (Andere Liste <andere.example>)"),
     ("Precedence: bulk\r\n", "anna@dormagen.example", "Precedence: bulk"),
     ("List-Id: AKN <akn.lists.example>\r\n", "anna@dormagen.example", "carries our own List-Id"),
     ("X-AKN-Notice: welcome\r\n", "anna@dormagen.example", "one of our own notices came back"),

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from akn_mail.db import transaction
-from akn_mail.message import fallback_message_id
+from akn_mail.message import Parsed, fallback_message_id
+from akn_mail.subject import is_minutes as is_minutes_subject
 from akn_mail.archive import meetings as meeting_rules
 from akn_mail.archive.extract import MESSAGE_BUDGET_FACTOR, Extraction, Limits, extract
 from akn_mail.archive.index import EXCERPT_CHARS, ArchiveIndex, IndexBusy, naive_utc
@@ -40,10 +41,6 @@ class Filed:
     duplicate: bool = False
     indexed: bool = False
     extractions: list[Extraction] = field(default_factory=list)
-
-
-def is_minutes_subject(subject: str, tag: str) -> bool:
-    return bool(tag) and tag.casefold() in (subject or "").casefold()
 
 
 class Archive:
@@ -78,10 +75,15 @@ class Archive:
         meeting: "meeting_rules.SubjectReference | None" = None,
         received: datetime.datetime | None = None,
         index: bool = True,
+        parsed: Parsed | None = None,
     ) -> Filed:
-        """Archive one message (see the module docstring for the order of writes)."""
+        """Archive one message (see the module docstring for the order of writes).
+
+        ``parsed``: the pipeline's one parse of the post, so the archive files the From,
+        Subject and Message-ID every other step saw.
+        """
         received = received or datetime.datetime.now(datetime.timezone.utc)
-        parsed = read(raw, received)
+        parsed = read(raw, received, parsed)
         if not parsed.message_id:
             parsed.message_id = fallback_message_id(raw, self.config.list_domain)
         if self.meta.has_message_id(parsed.message_id):
@@ -119,7 +121,8 @@ class Archive:
     def _record(self, parsed: ParsedMail, raw: bytes, key: str, extractions: list[Extraction], *,
                 is_minutes: bool | None, member, source: str, meeting) -> StoredMessage:
         if is_minutes is None:
-            is_minutes = is_minutes_subject(parsed.subject, self.config.list.minutes_tag) or meeting is not None
+            is_minutes = is_minutes_subject(parsed.subject, self.config.list.minutes_tag,
+                                            self.config.list.subject_prefix) or meeting is not None
         if member is None:
             member = self._member_for(parsed.from_address)
         member_id = getattr(member, "id", None)

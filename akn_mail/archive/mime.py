@@ -1,8 +1,10 @@
 """Reading an archived message: headers, the text a person reads, and its attachments.
 
-Uses the standard library's ``email`` package (``policy.default`` decodes RFC 2047
-headers and charsets). Broken headers or parts never stop filing: what cannot be read is
-left empty. Attachment names are made safe here (no directories, no control characters),
+From, Subject and Message-ID come from the one reading of a message
+(``akn_mail.message.parse``, mail-parser), handed in by the pipeline or made here, so the
+archive never disagrees with the pipeline about them. The body and the attachments are
+walked with the standard library's ``email`` package (``policy.default`` decodes charsets).
+Broken headers or parts never stop filing: what cannot be read is left empty. Attachment names are made safe here (no directories, no control characters),
 because they end up as file names on the disk of whoever exports them.
 """
 
@@ -15,14 +17,13 @@ import mimetypes
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from email import policy
 from email.message import EmailMessage
 
 from akn_mail.archive.extract import html_text, text_headings
+from akn_mail.message import Parsed, message_ids, normalise_message_id, parse
 
 MAX_FILENAME = 120
 _RESERVED = re.compile(r'[<>:"/\\|?*]')
-_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 
 
 @dataclass
@@ -50,10 +51,6 @@ class ParsedMail:
     message: EmailMessage | None = None
 
 
-def parse_bytes(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=policy.default)
-
-
 def header(message: EmailMessage, name: str) -> str:
     """A decoded header as one line, or "" when missing or unreadable."""
     try:
@@ -67,19 +64,6 @@ def header(message: EmailMessage, name: str) -> str:
     if value is None:
         return ""
     return " ".join(str(value).split())
-
-
-def message_ids(value: str) -> list[str]:
-    """Message-IDs in a header, without angle brackets."""
-    found = _MESSAGE_ID.findall(value or "")
-    if not found and value.strip() and "<" not in value:
-        found = value.split()[:1]
-    return found
-
-
-def clean_message_id(value: str) -> str:
-    ids = message_ids(value)
-    return ids[0] if ids else ""
 
 
 def message_date(message: EmailMessage, fallback: datetime.datetime) -> datetime.datetime:
@@ -154,15 +138,11 @@ def _text_of(part: EmailMessage) -> str:
     return data.decode("cp1252", errors="replace")
 
 
-def read(raw: bytes, fallback_date: datetime.datetime | None = None) -> ParsedMail:
-    """Everything the archive keeps about a message, from its bytes."""
-    message = parse_bytes(raw)
+def read(raw: bytes, fallback_date: datetime.datetime | None = None, parsed: Parsed | None = None) -> ParsedMail:
+    """Everything the archive keeps about a message, from its bytes (and its one parse, if made)."""
+    parsed = parsed if parsed is not None else parse(raw)
+    message = parsed.message  # walked for the body and attachments; not parsed a second time
     fallback_date = fallback_date or datetime.datetime.now(datetime.timezone.utc)
-    try:
-        from_pairs = email.utils.getaddresses([header(message, "From")])
-    except Exception:
-        from_pairs = []
-    from_name, from_address = from_pairs[0] if from_pairs else ("", "")
     body_part = None
     try:
         body_part = message.get_body(preferencelist=("plain", "html"))
@@ -208,12 +188,12 @@ def read(raw: bytes, fallback_date: datetime.datetime | None = None) -> ParsedMa
         attachment.filename = name
     references = message_ids(header(message, "References"))
     return ParsedMail(
-        message_id=clean_message_id(header(message, "Message-ID")),
+        message_id=parsed.message_id,
         date=message_date(message, fallback_date),
-        from_address=from_address.strip().lower(),
-        from_name=from_name.strip(),
-        subject=header(message, "Subject"),
-        in_reply_to=clean_message_id(header(message, "In-Reply-To")),
+        from_address=parsed.from_address,
+        from_name=parsed.from_name,
+        subject=parsed.subject,
+        in_reply_to=normalise_message_id(header(message, "In-Reply-To")),
         references=references,
         body=body,
         headings=headings,

@@ -1,4 +1,4 @@
-"""The object every command receives: configuration and services, opened on first use."""
+"""The object every command receives: configuration and the process's services, opened on first use."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from akn_mail.config import Config
 
 
 class App:
-    """Lazily opens what a command needs, so ``--help`` and simple commands stay cheap."""
+    """Lazily opens what a command needs, so ``--help`` and simple commands stay cheap.
+
+    The services are one ``akn_mail.services.Services``, wired once for this process; the
+    properties below are short names for its parts.
+    """
 
     def __init__(self, config_path: str | None = None):
         self.config_path = config_path
@@ -20,43 +24,35 @@ class App:
         return config_module.load(self.config_path)
 
     @functools.cached_property
+    def services(self):
+        from akn_mail.services import Services
+
+        return Services(self.config)
+
+    @property
     def db(self) -> sqlite3.Connection:
-        from akn_mail import db
+        return self.services.db
 
-        return db.connect(self.config.database_path)
-
-    @functools.cached_property
+    @property
     def roster(self):
-        from akn_mail.roster.members import Roster
+        return self.services.roster
 
-        return Roster(self.db)
-
-    @functools.cached_property
+    @property
     def rotation(self):
-        from akn_mail.roster.rotation import Rotation
+        return self.services.rotation
 
-        return Rotation(self.db, self.roster)
-
-    @functools.cached_property
+    @property
     def queue(self):
-        from akn_mail.delivery.queue import DeliveryQueue
+        return self.services.queue
 
-        return DeliveryQueue(self.db, self.config)
-
-    @functools.cached_property
+    @property
     def held(self):
-        from akn_mail.notices.held import HeldStore
+        return self.services.held
 
-        return HeldStore(self.db, self.config)
-
-    @functools.cached_property
+    @property
     def notices(self):
-        from akn_mail.notices.notices import Notices
+        return self.services.notices
 
-        return Notices(self.config, self.db, roster=self.roster, rotation=self.rotation)
-
-    @functools.cached_property
+    @property
     def archive(self):
-        from akn_mail.archive.filing import Archive
-
-        return Archive(self.config, self.db, roster=self.roster)
+        return self.services.archive

@@ -61,13 +61,21 @@ def show(app: App, held_id: int) -> None:
 @click.argument("held_id", type=int)
 @click.pass_obj
 def approve(app: App, held_id: int) -> None:
-    """Distribute held message HELD_ID to the list (the rest of the pipeline runs).
+    """Approve held message HELD_ID: the running service distributes it.
+
+    The message goes back into the spool; ``akn-mail serve`` continues it after the
+    sender check (archive, decoration, fan-out), now or when it next starts.
 
     \b
         akn-mail held approve 3
     """
-    outcome = app.held.approve(held_id, roster=app.roster, queue=app.queue)
-    click.echo(f"Approved {held_id}: {outcome}.")
+    from akn_mail.service import worker_running
+
+    app.held.approve(held_id)
+    if worker_running(app.config):
+        click.echo(f"Approved {held_id}; the running service distributes it.")
+    else:
+        click.echo(f"Approved {held_id}; no service is running, so it is distributed when 'akn-mail serve' starts.")
 
 
 @held.command("reject")

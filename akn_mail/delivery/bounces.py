@@ -30,7 +30,6 @@ Settings: [bounces] threshold, decay_days; [list] admins.
 from __future__ import annotations
 
 import email
-import functools
 import email.utils
 import logging
 import re
@@ -43,9 +42,15 @@ from typing import Any, Iterable, Sequence
 from flufl.bounce import all_failures
 
 from akn_mail import logs
+from akn_mail.automatic import auto_submitted
 from akn_mail.config import Config
 from akn_mail.db import transaction
 from akn_mail.files import DurableMaildir
+from akn_mail.message import normalise_message_id
+from akn_mail.notices.notices import Notices
+from akn_mail.pipeline.context import Decision, Post
+from akn_mail.roster.members import Roster
+from akn_mail.services import Services
 
 log = logging.getLogger("akn_mail.bounces")
 
@@ -194,15 +199,14 @@ def original_message_id(message: Message) -> str:
 
 
 def _strip_id(value: Any) -> str:
-    return " ".join(str(value).split()).strip().strip("<>")
+    return normalise_message_id(str(value))
 
 
 def looks_like_auto_reply(message: Message) -> bool:
     """A vacation notice or other auto-reply rather than a delivery report (RFC 3834)."""
     if message.get_content_type() == "multipart/report":
         return False
-    auto_submitted = str(message.get("Auto-Submitted", "")).strip().lower()
-    if auto_submitted.startswith("auto-replied") or message.get("X-Autoreply") or message.get("X-Autorespond"):
+    if auto_submitted(message).startswith("auto-replied") or message.get("X-Autoreply") or message.get("X-Autorespond"):
         return True
     precedence = str(message.get("Precedence", "")).strip().lower()
     return precedence == "auto_reply"
@@ -260,25 +264,15 @@ def classify(message: Message, verp_recipient: str | None) -> tuple[list[BounceE
 class Bounces:
     """Records bounce events, keeps the scores and disables contacts at the threshold."""
 
-    def __init__(self, db: sqlite3.Connection, config: Config, roster: Any = None, queue: Any = None):
+    def __init__(self, db: sqlite3.Connection, config: Config, notices: Notices | None = None):
+        """``notices`` (with its roster and queue) is needed for recording; reading a report needs none."""
         self.db = db
         self.config = config
-        if roster is not None:
-            self.roster = roster
-        if queue is not None:
-            self.queue = queue
+        self.notices = notices
 
-    @functools.cached_property
-    def roster(self):
-        from akn_mail.roster.members import Roster
-
-        return Roster(self.db)
-
-    @functools.cached_property
-    def queue(self):
-        from akn_mail.delivery.queue import DeliveryQueue
-
-        return DeliveryQueue(self.db, self.config)
+    @property
+    def roster(self) -> Roster:
+        return self.notices.roster
 
     # The report path -------------------------------------------------------------------
 
@@ -424,9 +418,7 @@ class Bounces:
             return
         last = " ".join(part for part in (found.kind, found.status, found.diagnostic) if part)
         try:
-            from akn_mail.notices.notices import Notices
-
-            outbound_id = Notices(self.config, self.db, queue=self.queue, roster=self.roster).send(
+            outbound_id = self.notices.send(
                 "bounce_disabled", admins, key=f"bounce-disabled:{contact.email.lower()}:{message_id}",
                 contact=contact, score=score, threshold=self.config.bounces.threshold,
                 days=self.config.bounces.decay_days, last=last,
@@ -446,23 +438,20 @@ class Bounces:
 
 # --- the entry points the service and the delivery queue call ----------------------------
 
-def handle_bounce(message_bytes: bytes, ctx: Any):
-    """Route target for ``<list>-bounces(+verp)``: record the report, return a Decision."""
-    from akn_mail.pipeline.context import Decision
-
-    bounces = Bounces(ctx.db, ctx.config, roster=getattr(ctx, "roster", None), queue=getattr(ctx, "queue", None))
-    result = bounces.process(message_bytes, recipients=list(getattr(ctx, "recipients", []) or []),
-                             message_id=getattr(ctx, "message_id", "") or "")
+def handle_bounce(post: Post, services: Services) -> Decision:
+    """The processor's handler for ``<list>-bounces(+verp)``: record the report, return a Decision."""
+    bounces = Bounces(services.db, services.config, services.notices)
+    result = bounces.process(post.raw, recipients=list(post.recipients), message_id=post.message_id)
     if result.events and all(found.kind == IGNORED for found in result.events):
         return Decision.discard("auto-reply or personal mail to the bounce address: " + result.summary())
     return Decision.accept("bounce recorded: " + result.summary())
 
 
-def score_delivery_failures(db: sqlite3.Connection, config: Config, roster: Any = None, queue: Any = None) -> int:
+def score_delivery_failures(services: Services) -> int:
     """Score the recipients our relay refused (the delivery queue's ``delivery_failures``).
 
     The delivery worker writes a row per 5xx (kind 'hard') or per recipient that stayed
     temporary for [delivery] retry_for_hours (kind 'expired'); call this after each delivery
     round. Returns how many rows were scored.
     """
-    return Bounces(db, config, roster=roster, queue=queue).score_delivery_failures()
+    return Bounces(services.db, services.config, services.notices).score_delivery_failures()

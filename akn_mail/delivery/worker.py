@@ -2,7 +2,8 @@
 
 A round starts whenever something is queued (the queue's wake-up event) or a retry falls
 due, and at the latest every ``[delivery] poll_seconds``. After a round that sent
-anything, relay refusals are scored as bounces. It owns its SQLite connection.
+anything, relay refusals are scored as bounces. It owns its SQLite connection (its own
+``Services``, built by the serve worker process).
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from akn_mail import db as db_module
-from akn_mail.config import Config
+from akn_mail.delivery.bounces import score_delivery_failures
 from akn_mail.delivery.deliverer import Deliverer
-from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.services import Services
 
 log = logging.getLogger("akn_mail.delivery")
 
@@ -21,12 +21,13 @@ log = logging.getLogger("akn_mail.delivery")
 class DeliveryWorker:
     """The deliverer's thread: a round whenever mail is queued or a retry falls due."""
 
-    def __init__(self, config: Config, wakeup: threading.Event):
-        self.config = config
-        self.wakeup = wakeup
-        self.db = db_module.connect(config.database_path)
-        self.queue = DeliveryQueue(self.db, config, wakeup)
-        self.deliverer = Deliverer(self.queue, config)
+    def __init__(self, services: Services):
+        """``services`` must own a connection for this thread and carry the queue's wake-up event."""
+        self.services = services
+        self.config = services.config
+        self.wakeup = services.wakeup
+        self.queue = services.queue
+        self.deliverer = Deliverer(self.queue, self.config)
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
 
@@ -60,9 +61,6 @@ class DeliveryWorker:
     def _score_failures(self) -> None:
         """Let bounce handling score what our relay refused."""
         try:
-            from akn_mail.delivery.bounces import score_delivery_failures
-            from akn_mail.roster.members import Roster
-
-            score_delivery_failures(self.db, self.config, roster=Roster(self.db), queue=self.queue)
+            score_delivery_failures(self.services)
         except Exception:
             log.exception("scoring delivery failures failed")

@@ -18,6 +18,8 @@ per *group* instead of two per message, which is what lets ingest keep up with a
 server. An entry is removed only after the pipeline's outcome for it is committed to
 SQLite (the ``received`` table); a segment file is deleted when all its entries are done.
 On start-up every leftover segment is read again and its unfinished entries processed.
+Other processes (``akn-mail held approve``) write segments too; the serve worker looks for
+segments nobody announced about once a second.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Entry:
     received_at: float = field(default_factory=time.time)
     id: str = ""          # "<segment>.<index>", set when written
     segment: str = ""     # the segment file name
+    held_id: int | None = None  # set when a moderator approved this held message (it skips the sender check)
 
 
 class SpoolError(Exception):
@@ -79,6 +82,7 @@ class Spool:
             meta = json.dumps({
                 "id": entry.id, "mail_from": entry.mail_from, "rcpt_tos": entry.rcpt_tos,
                 "route": entry.route, "received_at": entry.received_at,
+                **({"held_id": entry.held_id} if entry.held_id is not None else {}),
             }).encode("utf-8")
             chunks.append(b"%d %d\n" % (len(meta), len(entry.data)))
             chunks.append(meta)
@@ -156,7 +160,7 @@ def _parse(data: bytes, name: str):
             raise ValueError("entry not terminated")
         position += 1
         yield Entry(meta["mail_from"], list(meta["rcpt_tos"]), meta["route"], body,
-                    float(meta["received_at"]), meta["id"], name)
+                    float(meta["received_at"]), meta["id"], name, meta.get("held_id"))
 
 
 class GroupCommitter:

@@ -2,10 +2,17 @@
 
 The message is stored as a file under ``<data_dir>/held`` (written and fsynced before its
 row is committed) and a ``held`` row records who sent it, the subject and why it was held.
-A moderator approves (the rest of the pipeline runs: duplicate check, minutes, archive,
-decoration, fan-out), rejects (the sender gets a notice through the delivery queue) or
+A moderator approves, rejects (the sender gets a notice through the delivery queue) or
 discards it (no notice). Holding is idempotent: the same spool entry, or the same
 Message-ID still waiting, is held once.
+
+Approving never runs the pipeline here: the message is written back into the spool,
+marked with its held id, and the serve worker continues it after the sender check like
+any post (duplicate check, minutes, archive, decoration, fan-out). So only the serve
+worker ever writes posts into the archive, the index and the delivery queue, whether the
+approval came from ``akn-mail held approve`` or from a moderator's reply by mail. The
+spool entry is durable before the row says "approved": a crash in between leaves the
+message held *and* spooled, and the duplicate check drops a second approval's copy.
 """
 
 from __future__ import annotations
@@ -13,15 +20,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
+from types import SimpleNamespace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from akn_mail import db as db_module
 from akn_mail import logs
+from akn_mail.automatic import is_automatic_address
 from akn_mail.config import Config
+from akn_mail.edge.spool import Entry, Spool
 from akn_mail.errors import AknError
 from akn_mail.files import write_durably
+from akn_mail.notices.templating import Templates
 
 log = logging.getLogger("akn_mail.held")
 
@@ -122,7 +133,7 @@ class HeldStore:
     def _waiting(self, held_id: int) -> sqlite3.Row:
         row = self._row(held_id)
         if row["status"] != "held":
-            raise HeldError(f"held message {held_id} was already {row['status']}; nothing to do.")
+            raise HeldError(f"held message {held_id} is already decided ({row['status']}); nothing to do.")
         return row
 
     def _decide(self, held_id: int, status: str, note: str = "") -> None:
@@ -135,22 +146,44 @@ class HeldStore:
                    reason=note)
 
     # --- deciding ------------------------------------------------------------------
-    def approve(self, held_id: int, *, roster: Any, queue: Any, resolver: Any = None) -> str:
-        """Run the rest of the pipeline for a held post; return what happened, for a person."""
-        from akn_mail.pipeline.processor import approve_held  # the pipeline runs there, as for new mail
+    def approve(self, held_id: int) -> str:
+        """Hand held message HELD_ID back to the serve worker through the spool; mark it approved.
 
+        The worker continues it after the sender check (see the module docstring). Returns the
+        spool segment it was written to.
+        """
         row = self._waiting(held_id)
         raw = self.raw(held_id)
-        outcome = approve_held(self.db, self.config, row, raw, roster=roster, queue=queue, resolver=resolver)
-        self._decide(held_id, "approved", outcome)
-        return outcome
+        entry = Entry(mail_from=row["envelope_sender"] or "", rcpt_tos=self._recipients(row), route=row["route"],
+                      data=raw, held_id=held_id)
+        segment = Spool(self.config.spool_dir).write([entry])  # durable before the row says approved
+        self._decide(held_id, "approved", "approved; handed to the serve worker through the spool")
+        return segment
+
+    def record_outcome(self, held_id: int, outcome: str) -> None:
+        """What the serve worker did with an approved message (shown by ``held list --all --json``)."""
+        with db_module.transaction(self.db):
+            self.db.execute("UPDATE held SET decision_note = ? WHERE id = ?", (outcome, held_id))
+
+    def _recipients(self, row: sqlite3.Row) -> list[str]:
+        """The RCPT TO addresses the message originally came with (its route's address if unknown)."""
+        if row["source_key"]:
+            received = self.db.execute("SELECT recipients FROM received WHERE spool_id = ?",
+                                       (row["source_key"],)).fetchone()
+            if received is not None and received["recipients"]:
+                return received["recipients"].split(",")
+        if row["route"] == "post":
+            return [self.config.list.address]
+        if row["route"] == "bounces":
+            return [self.config.bounce_address]
+        return [self.config.list_alias(row["route"])]
 
     def reject(self, held_id: int, *, queue: Any, reason: str = "") -> str | None:
         """Refuse a held message and tell its sender why (no notice to an empty/daemon sender)."""
         row = self._waiting(held_id)
         recipient = row["from_address"] or row["envelope_sender"]
         told = None
-        if recipient and not recipient.lower().startswith(("mailer-daemon@", "postmaster@")):
+        if recipient and not is_automatic_address(recipient):
             notice = self._rejection_notice(row, recipient, reason)
             queue.enqueue(notice.as_bytes(), [recipient], message_id=str(notice["Message-ID"]).strip("<>"),
                           kind="post_rejected", sender=self.config.bounce_address, subject=str(notice["Subject"]))
@@ -163,10 +196,6 @@ class HeldStore:
         self._decide(held_id, "discarded", reason)
 
     def _rejection_notice(self, row: sqlite3.Row, recipient: str, reason: str):
-        from types import SimpleNamespace
-
-        from akn_mail.notices.templating import Templates
-
         held = SimpleNamespace(
             id=row["id"], subject=row["subject"], reason=reason or row["reason"], sender=recipient,
             received=row["held_at"][:10], message_id=row["message_id"],

@@ -1,12 +1,13 @@
 """Moderation by mail: a notice with a token when a post is held, and acting on the reply.
 
-When the service holds a post it calls ``notify_moderators`` (notices.py), which makes a
+When the serve worker holds a post it calls ``Moderation.notify``, which makes a
 token with ``secrets.token_urlsafe`` (about 190 bits; it cannot be guessed), stores only
 its SHA-256 in ``moderation_tokens`` and mails the moderators ([list] moderators, else the
 admins) the reason, sender, subject and first lines, with ``confirm <token>`` in the
 subject, as Mailman does. A reply to the -request address that carries the token and
 "ok"/"approve", "reject" or "discard" in its first line acts on the held post through the
-held store (the same code as ``akn-mail held approve``); the token is then spent. A wrong
+held store (the same code as ``akn-mail held approve``: an approved post goes back into the
+spool and the serve worker distributes it); the token is then spent. A wrong
 or spent token, or a reply without a decision, changes nothing and gets a clear answer.
 """
 
@@ -26,8 +27,9 @@ from types import SimpleNamespace
 
 from akn_mail import db as db_module
 from akn_mail.config import Config
-from akn_mail.errors import AknError
+from akn_mail.notices.held import HeldStore
 from akn_mail.notices.notices import NULL_SENDER, Notices
+from akn_mail.subject import strip_reply_markers
 
 log = logging.getLogger("akn_mail.moderation")
 
@@ -43,8 +45,6 @@ ACTIONS = {
 }
 # "Am 3. März 2027 schrieb AKN:" / "On ..., AKN wrote:" above a quote (bottom posting) is not the answer.
 _ATTRIBUTION = re.compile(r"\b(schrieb|wrote)\b.*:$", re.IGNORECASE)
-# "Re:", "AW:", "Fwd:" ... (also repeated) before a subject that answers or forwards.
-_REPLY_MARKERS = re.compile(r"^\s*((re|aw|antw|fwd?|wg)\s*:\s*)+", re.IGNORECASE)
 EXCERPT_LINES = 12
 EXCERPT_CHARS = 1200
 
@@ -88,11 +88,6 @@ def find_action(subject: str, body: str) -> str | None:
     return _action_word(strip_reply_markers(subject))
 
 
-def strip_reply_markers(subject: str | None) -> str:
-    """The subject without the "Re:"/"AW:"/"Fwd:" markers a reply or forward puts in front."""
-    return _REPLY_MARKERS.sub("", subject or "")
-
-
 def _action_word(text: str) -> str | None:
     words = re.findall(r"[^\W\d_]+", text.lower())
     return ACTIONS.get(words[0]) if words else None
@@ -117,21 +112,11 @@ def reply_text(message: EmailMessage) -> str:
 class Moderation:
     """Tokens for held posts, the notice to the moderators, and acting on their replies."""
 
-    def __init__(self, config: Config, db: sqlite3.Connection, notices: Notices | None = None, held_store=None,
-                 resolver=None):
+    def __init__(self, config: Config, db: sqlite3.Connection, *, notices: Notices, held_store: HeldStore):
         self.config = config
         self.db = db
-        self.notices = notices or Notices(config, db)
-        self._held_store = held_store
-        self.resolver = resolver  # DMARC lookups for the decorate step when an approved post goes out
-
-    @property
-    def held_store(self):
-        if self._held_store is None:
-            from akn_mail.notices.held import HeldStore
-
-            self._held_store = HeldStore(self.db, self.config)
-        return self._held_store
+        self.notices = notices
+        self.held_store = held_store
 
     # -- the notice ------------------------------------------------------------------------
 
@@ -163,7 +148,7 @@ class Moderation:
         try:
             message = message_from_bytes(self.held_store.raw(row["id"]), policy=SMTP)
             text = reply_text(message)
-        except (AknError, ValueError, LookupError):
+        except Exception:  # mail the parser cannot read still gets its notice (AknError: file gone)
             text = ""
         lines = [line.rstrip() for line in text.strip().splitlines()][:EXCERPT_LINES]
         excerpt = "\n".join(lines)[:EXCERPT_CHARS]
@@ -171,13 +156,13 @@ class Moderation:
             return excerpt
         return "(kein Text)" if self.config.list.language == "de" else "(no text)"
 
-    def notify(self, held_id: int) -> int | None:
-        """Mail the moderators about HELD_ID with a new token; the outbound id."""
+    def notify(self, held_id: int, *, admins_too: bool = False) -> int | None:
+        """Mail the moderators (with ADMINS_TOO also the admins) about HELD_ID with a new token; the outbound id."""
         row = self.held_row(held_id)
         if row is None:
             log.warning("moderation notice not sent held=%s reason=no-such-held-message", held_id)
             return None
-        moderators = self.config.moderators
+        moderators = list(dict.fromkeys(self.config.moderators + (self.config.list.admins if admins_too else [])))
         if not moderators:
             log.warning("moderation notice not sent held=%s reason=no-moderators-or-admins-configured", held_id)
             return None
@@ -226,7 +211,7 @@ class Moderation:
         store = self.held_store
         try:
             if action == "approve":
-                store.approve(held_id, roster=self.notices.roster, queue=self.notices.queue, resolver=self.resolver)
+                store.approve(held_id)
             elif action == "reject":
                 store.reject(held_id, queue=self.notices.queue, reason=held["reason"])
             else:

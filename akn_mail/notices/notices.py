@@ -8,14 +8,15 @@ in (receipts, replies to the -request address) use the null sender ``<>`` as RFC
 asks of automatic responses, so they can never start a loop.
 
 Who calls what: the contact CLI (welcome, farewell), the member CLI (member joined/left),
-the archive after filing minutes (``send_minutes_receipt``), the service after a hold
-(``notify_moderators``, in moderation.py), ``akn-mail remind`` (reminders.py).
+the pipeline's archive step after filing minutes (``minutes_receipt``), moderation.py
+after a hold (``Moderation.notify``), ``akn-mail remind`` (reminders.py). Each process
+builds one ``Notices`` (``akn_mail.services.Services``), with the queue that carries its
+delivery worker's wake-up event.
 Settings: [list] language, admins, moderators; [templates] directory.
 """
 
 from __future__ import annotations
 
-import functools
 import datetime as dt
 import logging
 import sqlite3
@@ -25,6 +26,8 @@ from typing import Any
 from akn_mail.config import Config
 from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.notices.templating import Templates
+from akn_mail.roster.members import Roster
+from akn_mail.roster.rotation import Rotation
 
 log = logging.getLogger("akn_mail.notices")
 
@@ -34,28 +37,14 @@ NULL_SENDER = ""  # envelope sender <> for automatic answers (RFC 3834 section 3
 class Notices:
     """Renders one template per call and puts the mail into the delivery queue."""
 
-    def __init__(self, config: Config, db: sqlite3.Connection, queue: DeliveryQueue | None = None,
-                 roster: Any = None, rotation: Any = None):
+    def __init__(self, config: Config, db: sqlite3.Connection, *, queue: DeliveryQueue, roster: Roster,
+                 rotation: Rotation):
         self.config = config
         self.db = db
-        self.queue = queue if queue is not None else DeliveryQueue(db, config)
-        if roster is not None:
-            self.roster = roster
-        if rotation is not None:
-            self.rotation = rotation
+        self.queue = queue
+        self.roster = roster
+        self.rotation = rotation
         self.templates = Templates(config)
-
-    @functools.cached_property
-    def roster(self):
-        from akn_mail.roster.members import Roster
-
-        return Roster(self.db)
-
-    @functools.cached_property
-    def rotation(self):
-        from akn_mail.roster.rotation import Rotation
-
-        return Rotation(self.db, self.roster)
 
     def send(
         self,
@@ -217,23 +206,3 @@ def _is_own_address(config: Config, address: str) -> bool:
         return False
     own_local = address.rpartition("@")[0]
     return own_local == local or own_local.startswith(local + "-")
-
-
-# -- one-line entry points for the other parts -------------------------------------------------
-
-def send_minutes_receipt(config: Config, db: sqlite3.Connection, archived_id: int) -> int | None:
-    """Called by the archive step after it filed minutes (archived_messages.id)."""
-    try:
-        return Notices(config, db).minutes_receipt(archived_id)
-    except Exception:  # a receipt must never make filing the minutes fail
-        log.exception("minutes receipt failed archived=%s", archived_id)
-        return None
-
-
-def notify_moderators(held_id: int, ctx: Any, decision: Any = None) -> int | None:
-    """Called by the service after it held a post (``ctx``: the pipeline Context): the
-    moderators get a notice with the reason, sender, subject, first lines and a token."""
-    from akn_mail.notices.moderation import Moderation
-
-    notices = Notices(ctx.config, ctx.db, queue=getattr(ctx, "queue", None), roster=getattr(ctx, "roster", None))
-    return Moderation(ctx.config, ctx.db, notices=notices).notify(held_id)

@@ -56,10 +56,10 @@ class Reminder:
 
 
 class Reminders:
-    def __init__(self, config: Config, db: sqlite3.Connection, notices: Notices | None = None):
+    def __init__(self, config: Config, db: sqlite3.Connection, notices: Notices):
         self.config = config
         self.db = db
-        self.notices = notices or Notices(config, db)
+        self.notices = notices
 
     @property
     def roster(self):

@@ -11,56 +11,47 @@ The service routes it here (``handle_request``) instead of through the posting p
   saying so.
 - anything else to ``-request``: a short help answer.
 
-Loops: nothing automatic is ever answered. Mail with the null sender, from a mailer
-daemon, with ``Auto-Submitted`` other than "no", ``Precedence: bulk/junk/list``, our own
-List-Id or one of our notices is only logged (or, for -owner, forwarded to the admins,
-who are people). Our answers carry ``Auto-Submitted: auto-generated`` and the null
+Loops: nothing automatic is ever answered. Automatic mail as ``akn_mail.automatic``
+defines it (null sender, mailer daemons and noreply addresses, ``Auto-Submitted``,
+``Precedence: bulk/junk/list``, another list's List-Id), our own List-Id, one of our
+notices or mail from our own addresses is only logged (or, for -owner, forwarded to the
+admins, who are people). Our answers carry ``Auto-Submitted: auto-generated`` and the null
 envelope sender.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import getaddresses, parseaddr
 from types import SimpleNamespace
-from typing import Any
 
 from akn_mail import db as db_module
+from akn_mail.automatic import automatic_reason
 from akn_mail.config import Config
-from akn_mail.pipeline.context import Decision
-from akn_mail.notices.moderation import strip_reply_markers
+from akn_mail.message import normalise_message_id
+from akn_mail.notices.moderation import Moderation, find_tokens, reply_text
 from akn_mail.notices.notices import NULL_SENDER, Notices, _is_own_address
+from akn_mail.pipeline.context import Decision, Post
+from akn_mail.services import Services
+from akn_mail.subject import strip_reply_markers
 
 log = logging.getLogger("akn_mail.requests")
 
 UNSUBSCRIBE_WORDS = ("unsubscribe", "abmelden", "abbestellen", "austragen", "signoff", "leave")
-_DAEMON = re.compile(r"^(mailer-daemon|postmaster|noreply|no-reply|do-not-reply|donotreply)[@+-]", re.IGNORECASE)
 
 
 def is_automatic(message: EmailMessage, envelope_sender: str, config: Config) -> str | None:
-    """Why MESSAGE must not be answered (RFC 3834 and our own marks), or None if a person wrote it."""
-    if not envelope_sender or envelope_sender == "<>":
-        return "null envelope sender (a bounce or an automatic answer)"
-    if _DAEMON.match(envelope_sender):
-        return f"sent by {envelope_sender}"
-    auto = str(message.get("Auto-Submitted", "")).strip().lower()
-    if auto and not auto.startswith("no"):
-        return f"Auto-Submitted: {auto}"
-    precedence = str(message.get("Precedence", "")).strip().lower()
-    if precedence in ("bulk", "junk", "list"):
-        return f"Precedence: {precedence}"
+    """Why MESSAGE must not be answered (``akn_mail.automatic`` and our own marks), or None if a person wrote it."""
+    reason = automatic_reason(message, envelope_sender, list_id=config.list_id)
+    if reason:
+        return reason
     if message.get("X-AKN-Notice") is not None:
         return "one of our own notices came back"
     for value in message.get_all("List-Id", []) or []:
         if config.list_id in str(value):
             return "carries our own List-Id"
-    if message.get("X-Autoreply") is not None or message.get("X-Autorespond") is not None:
-        return "auto-reply header"
     if _is_own_address(config, envelope_sender):
         return "sent from one of our own addresses"
     return None
@@ -84,15 +75,13 @@ def _first_word(text: str) -> str:
 class Requests:
     """Handles one message sent to -request or -owner."""
 
-    def __init__(self, config: Config, db: sqlite3.Connection, notices: Notices | None = None, roster: Any = None,
-                 resolver: Any = None):
+    def __init__(self, config: Config, db: sqlite3.Connection, *, notices: Notices, moderation: Moderation):
         self.config = config
         self.db = db
-        self.notices = notices or Notices(config, db, roster=roster)
-        self.resolver = resolver  # DMARC lookups when a moderator's reply approves a post
+        self.notices = notices
+        self.moderation = moderation
 
-    def handle(self, raw: bytes, envelope_sender: str, recipients: list[str]) -> Decision:
-        message = message_from_bytes(raw, policy=SMTP)
+    def handle(self, raw: bytes, message: EmailMessage, envelope_sender: str, recipients: list[str]) -> Decision:
         owner = self.config.list_alias("owner").lower()
         request = self.config.list_alias("request").lower()
         local_parts = {address.lower() for address in recipients}
@@ -106,12 +95,9 @@ class Requests:
             return Decision.discard(f"not answered: {automatic}")
         replier = _reply_address(message, envelope_sender)
         subject = " ".join(str(message.get("Subject", "")).split())
-        from akn_mail.notices.moderation import Moderation, find_tokens, reply_text
-
         body = reply_text(message)
         if find_tokens(subject, body):
-            outcome = Moderation(self.config, self.db, notices=self.notices, resolver=self.resolver).handle_reply(
-                message, replier, subject)
+            outcome = self.moderation.handle_reply(message, replier, subject)
             return Decision.accept(str(outcome))
         if wants_unsubscribe(subject, body):
             task_id = self.unsubscribe(message, replier, subject)
@@ -140,7 +126,7 @@ class Requests:
     def unsubscribe(self, message: EmailMessage, requester: str, subject: str) -> int:
         """Store the admin task, tell the admins, answer the requester. Returns the task id."""
         contact = self.notices.roster.find_contact(requester)
-        message_id = (_message_id(message) or "").strip("<>")
+        message_id = normalise_message_id(_message_id(message) or "")
         with db_module.transaction(self.db):
             row = self.db.execute(
                 "SELECT id FROM admin_tasks WHERE kind = 'unsubscribe' AND message_id = ? AND message_id != ''", (message_id,)
@@ -185,9 +171,7 @@ def _key(prefix: str, message: EmailMessage) -> str | None:
     return f"request-{prefix}:{message_id}" if message_id else None
 
 
-def handle_request(message_bytes: bytes, ctx: Any) -> Decision:
-    """Entry point for the service: ``ctx`` is the pipeline Context (config, db, roster, queue, envelope)."""
-    notices = Notices(ctx.config, ctx.db, queue=getattr(ctx, "queue", None), roster=getattr(ctx, "roster", None))
-    return Requests(ctx.config, ctx.db, notices=notices, resolver=getattr(ctx, "resolver", None)).handle(
-        message_bytes, getattr(ctx, "envelope_sender", ""), list(getattr(ctx, "recipients", []) or []),
-    )
+def handle_request(post: Post, services: Services) -> Decision:
+    """The processor's handler for mail to -request and -owner."""
+    requests = Requests(services.config, services.db, notices=services.notices, moderation=services.moderation)
+    return requests.handle(post.raw, post.message, post.envelope_sender, list(post.recipients))

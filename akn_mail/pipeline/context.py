@@ -1,25 +1,25 @@
-"""The two types every pipeline step speaks: the ``Context`` it reads and the ``Decision`` it returns.
+"""The two types every pipeline step speaks besides ``Services``: the ``Post`` it reads and the ``Decision`` it returns.
 
-They live apart from ``akn_mail.pipeline`` (which re-exports them) so that the step modules
-can import them while the pipeline imports the steps.
+A step is ``step(post, services) -> Decision``. ``Services`` (akn_mail.services) is what
+the process wired once: roster, queue, notices, archive, resolver, config, database.
+``Post`` holds the facts about the one message being processed: read once from its bytes
+(``akn_mail.message.parse``, mail-parser) and handed along, so every step and the archive
+see the same From, Subject and Message-ID. Steps may set the fields marked "set by".
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from email.message import EmailMessage
 
-from akn_mail.config import Config
-
-if TYPE_CHECKING:  # pragma: no cover - imports for type names only
-    from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail import message as message_module
+from akn_mail.message import Parsed
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What a step decided. ``action`` is next, accept, hold, discard or reject."""
+    """What a step decided. ``action`` is next, accept, hold or discard."""
 
     action: str
     reason: str = ""
@@ -28,7 +28,6 @@ class Decision:
     ACCEPT = "accept"
     HOLD = "hold"
     DISCARD = "discard"
-    REJECT = "reject"
 
     @classmethod
     def next(cls) -> "Decision":
@@ -46,10 +45,6 @@ class Decision:
     def discard(cls, reason: str) -> "Decision":
         return cls(cls.DISCARD, reason)
 
-    @classmethod
-    def reject(cls, reason: str) -> "Decision":
-        return cls(cls.REJECT, reason)
-
     @property
     def is_next(self) -> bool:
         return self.action == self.NEXT
@@ -59,37 +54,50 @@ class Decision:
 
 
 @dataclass
-class Context:
-    """Everything a step may read or set about the one message being processed.
+class Post:
+    """The facts about one message: its bytes, its one parse, its envelope and what steps found."""
 
-    The parsed message itself is passed beside it (an ``EmailMessage`` read with
-    ``policy.SMTP``); ``raw`` keeps the exact bytes as received so that the decorate
-    step can change headers without touching the body.
-    """
-
-    config: Config
-    db: sqlite3.Connection
-    raw: bytes
-    roster: Any = None                       # akn_mail.roster.Roster (H1), or None in unit tests
-    queue: "DeliveryQueue | None" = None     # where the enqueue step puts the fan-out
+    raw: bytes                               # exactly as received (decorate edits headers on these bytes)
+    parsed: Parsed                           # the one parse (message_module.parse)
     envelope_sender: str = ""                # MAIL FROM; "" for the null sender <>
     recipients: list[str] = field(default_factory=list)  # RCPT TO addresses of this route
     spool_id: str = ""                       # the spool entry this came from ("" in unit tests)
-    message_id: str = ""                     # Message-ID without angle brackets ("" if missing)
-    subject: str = ""                        # decoded subject
-    from_address: str = ""                   # address in From, lower-cased
-    from_name: str = ""                      # display name in From, decoded
-    sender_contact: Any = None               # roster Contact of the author, if any
-    sender_member: Any = None                # roster Member of the author, if any
-    is_minutes: bool = False                 # subject carries the minutes tag (set by detect_minutes)
-    approved: bool = False                   # a moderator approved it (held mail re-run)
-    resolver: Any = None                     # DMARC policy lookup for decorate (see steps/decorate.py)
+    message_id: str = ""                     # normalised Message-ID (derived from the bytes when missing)
+    approved: bool = False                   # a moderator approved it (re-entered from held mail)
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # when it was received
+    sender_member: object = None             # roster Member of the author (set by check_sender)
+    is_minutes: bool = False                 # set by detect_minutes
     outgoing: bytes | None = None            # the decorated message (set by decorate)
     outbound_id: int | None = None           # delivery queue id (set by enqueue)
-    archive_id: Any = None                   # whatever the archive step wants to remember
-    defects: list[str] = field(default_factory=list)  # parser defects, for the log and holds
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    archive_id: int | None = None            # archived_messages.id (set by file_in_archive)
+
+    @classmethod
+    def read(cls, raw: bytes, *, domain: str, **facts) -> "Post":
+        """Parse RAW once; a message without a Message-ID gets one derived from its bytes.
+
+        Derived, not random: the archive, every distributed copy and a re-run after a crash
+        carry the same ID.
+        """
+        parsed = message_module.parse(raw)
+        facts.setdefault("message_id", parsed.message_id or message_module.fallback_message_id(raw, domain))
+        return cls(raw=raw, parsed=parsed, **facts)
 
     @property
-    def list_address(self) -> str:
-        return self.config.list.address
+    def message(self) -> EmailMessage:
+        return self.parsed.message
+
+    @property
+    def subject(self) -> str:
+        return self.parsed.subject
+
+    @property
+    def from_address(self) -> str:
+        return self.parsed.from_address
+
+    @property
+    def from_name(self) -> str:
+        return self.parsed.from_name
+
+    @property
+    def defects(self) -> list[str]:
+        return self.parsed.defects

@@ -3,10 +3,11 @@
 One thread works through spool segments in order (so two copies of a Message-ID never
 race). For each entry, by the route the ingress recorded:
 
-- ``post`` (the list address): the pipeline (``akn_mail.pipeline.run``); a hold stores the
-  message in ``HeldStore`` and tells the moderators.
-- ``bounces``: ``akn_mail.bounces.handle_bounce``.
-- ``request`` / ``owner``: ``akn_mail.requests.handle_request``.
+- ``post`` (the list address): the pipeline (``akn_mail.pipeline.chain.run``); a hold
+  stores the message in ``HeldStore`` and tells the moderators. A post a moderator approved
+  comes back through the spool marked with its held id and resumes after the sender check.
+- ``bounces``: ``akn_mail.delivery.bounces.handle_bounce``.
+- ``request`` / ``owner``: ``akn_mail.notices.requests.handle_request``.
 A handler that fails never loses the mail: it is held for an admin.
 
 The outcome is committed to the ``received`` table before the spool entry is removed;
@@ -19,74 +20,74 @@ from __future__ import annotations
 
 import logging
 import queue as queue_module
-import sqlite3
 import threading
 from datetime import datetime, timezone
-from typing import Any
 
 from akn_mail import db as db_module
 from akn_mail import logs
-from akn_mail import message as message_module
-from akn_mail.pipeline import chain as pipeline
-from akn_mail.config import Config
-from akn_mail.pipeline.context import Context, Decision
-from akn_mail.delivery.queue import DeliveryQueue
-from akn_mail.notices.held import HeldStore
-from akn_mail.roster.members import Roster
+from akn_mail.delivery.bounces import handle_bounce
 from akn_mail.edge.spool import Entry, Spool, SpoolError
+from akn_mail.notices.requests import handle_request
+from akn_mail.pipeline import chain as pipeline
+from akn_mail.pipeline.context import Decision, Post
+from akn_mail.services import Services
 
 log = logging.getLogger("akn_mail.processor")
 
 RETRY_SECONDS = 30.0
 
 
-def _route_handler(route: str):
-    """The handler of mail to the -bounces address, or to -request / -owner."""
-    if route == "bounces":
-        from akn_mail.delivery.bounces import handle_bounce
-
-        return handle_bounce
-    from akn_mail.notices.requests import handle_request
-
-    return handle_request
+HANDLERS = {"bounces": handle_bounce, "request": handle_request, "owner": handle_request}
 
 
 class Processor:
     """Works through spool entries in one thread; see the module docstring."""
 
-    def __init__(self, config: Config, spool: Spool, *, db: sqlite3.Connection | None = None,
-                 wakeup: threading.Event | None = None, resolver: Any = None):
-        self.config = config
+    def __init__(self, services: Services, spool: Spool):
+        self.services = services
+        self.config = services.config
+        self.db = services.db
+        self.held = services.held
         self.spool = spool
-        self.db = db if db is not None else db_module.connect(config.database_path)
-        self.roster = Roster(self.db)
-        self.queue = DeliveryQueue(self.db, config, wakeup)
-        self.held = HeldStore(self.db, config)
-        self.resolver = resolver
+        self.pending: set[str] = set()   # segment names handed over and not yet finished
+        self.pending_lock = threading.Lock()
         self.inbox: queue_module.Queue = queue_module.Queue()
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.processed = 0
 
     # --- feeding -------------------------------------------------------------------
-    def submit(self, entries: list[Entry]) -> None:
-        """Hand over a whole segment (thread-safe; called when the spool has written it)."""
+    def submit(self, name: str) -> bool:
+        """Hand over the segment NAME once (thread-safe); False when it is in hand or gone already."""
+        with self.pending_lock:
+            if name in self.pending:
+                return False
+            self.pending.add(name)
+        try:
+            entries = self.spool.read(name)
+        except FileNotFoundError:  # finished meanwhile
+            self._finished(name)
+            return False
+        except SpoolError as error:
+            log.error("%s", error)
+            self._finished(name)
+            return False
         self.inbox.put(entries)
+        return True
+
+    def _finished(self, name: str) -> None:
+        with self.pending_lock:
+            self.pending.discard(name)
 
     def recover(self) -> int:
-        """Queue every segment left in the spool (after a crash or kill -9); return how many."""
-        names = self.spool.segments()
-        for name in names:
-            try:
-                entries = self.spool.read(name)
-            except FileNotFoundError:  # finished meanwhile
-                continue
-            except SpoolError as error:
-                log.error("%s", error)
-                continue
-            log.info("recovering spool segment=%s entries=%d", name, len(entries))
-            self.inbox.put(entries)
-        return len(names)
+        """Queue every segment in the spool nobody handed over (left by a crash, or written by
+        another process such as ``akn-mail held approve``); return how many."""
+        found = 0
+        for name in self.spool.segments():
+            if self.submit(name):
+                log.info("taking over spool segment=%s", name)
+                found += 1
+        return found
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._run, name="akn-process", daemon=True)
@@ -130,6 +131,7 @@ class Processor:
                 complete = False
         if complete and entries:
             self.spool.remove(entries[0].segment)
+            self._finished(entries[0].segment)
         elif entries:
             timer = threading.Timer(RETRY_SECONDS, self.inbox.put, (entries,))
             timer.daemon = True
@@ -142,83 +144,60 @@ class Processor:
         """Route and process one entry, record the outcome; idempotent on ``entry.id``."""
         if self.done(entry.id):
             return Decision.accept("already processed")
-        parsed = message_module.parse(entry.data)
-        ctx = Context(
-            config=self.config, db=self.db, raw=entry.data, roster=self.roster, queue=self.queue,
-            envelope_sender=entry.mail_from, recipients=entry.rcpt_tos, spool_id=entry.id,
-            # A message without a Message-ID gets one derived from its bytes, the same in
-            # the archive, in every distributed copy and in a re-run after a crash.
-            message_id=parsed.message_id or message_module.fallback_message_id(entry.data, self.config.list_domain),
-            subject=parsed.subject, from_address=parsed.from_address,
-            from_name=parsed.from_name, defects=parsed.defects, resolver=self.resolver,
+        post = Post.read(
+            entry.data, domain=self.config.list_domain, envelope_sender=entry.mail_from, recipients=entry.rcpt_tos,
+            spool_id=entry.id, approved=entry.held_id is not None,
             # The time of the 250, not of processing: after an outage the archive date, the
             # membership check and the duplicate window still refer to when the mail arrived.
             now=datetime.fromtimestamp(entry.received_at, timezone.utc),
         )
         try:
-            decision = self._dispatch(entry, parsed, ctx)
+            decision = self._dispatch(entry, post)
         except Exception as error:
-            log.exception("pipeline failed spool_id=%s message_id=%s", entry.id, logs.message_id_field(ctx.message_id))
+            log.exception("pipeline failed spool_id=%s message_id=%s", entry.id, logs.message_id_field(post.message_id))
             decision = Decision.hold(f"internal error while processing ({type(error).__name__}: {error})")
         if decision.action == Decision.HOLD:
             # A second copy (an MTA retrying) or a re-run after a crash joins the waiting one,
             # and the moderators are not told twice.
-            repeat = self.held.existing(key=entry.id, message_id=ctx.message_id, route=entry.route)
+            repeat = self.held.existing(key=entry.id, message_id=post.message_id, route=entry.route)
             held_id = self.held.hold(
-                entry.data, reason=decision.reason, message_id=ctx.message_id, envelope_sender=entry.mail_from,
-                from_address=ctx.from_address, subject=ctx.subject, route=entry.route, key=entry.id,
+                entry.data, reason=decision.reason, message_id=post.message_id, envelope_sender=entry.mail_from,
+                from_address=post.from_address, subject=post.subject, route=entry.route, key=entry.id,
             )
             if repeat is None:
-                self._tell_moderators(held_id, ctx, decision)
-        self._record(entry, ctx, decision)
+                self._tell_moderators(held_id)
+        if entry.held_id is not None:
+            self.held.record_outcome(entry.held_id, str(decision))
+        self._record(entry, post, decision)
         self.processed += 1
         return decision
 
-    def _dispatch(self, entry: Entry, parsed: message_module.Parsed, ctx: Context) -> Decision:
+    def _dispatch(self, entry: Entry, post: Post) -> Decision:
         if entry.route == "post":
-            return pipeline.run(parsed.message, ctx)
+            # An approved post resumes after the sender check (the moderator vouched for it).
+            steps = pipeline.steps_after("check_sender") if post.approved else pipeline.STEPS
+            return pipeline.run(post, self.services, steps)
         what = "bounce handling" if entry.route == "bounces" else f"mail to the -{entry.route} address"
-        result = _route_handler(entry.route)(entry.data, ctx)
+        result = HANDLERS[entry.route](post, self.services)
         decision = result if isinstance(result, Decision) else Decision.accept(f"{what} handled")
-        logs.event(log, "decision", message_id=ctx.message_id, step=entry.route, action=decision.action,
+        logs.event(log, "decision", message_id=post.message_id, step=entry.route, action=decision.action,
                    reason=decision.reason)
         return decision
 
-    def _tell_moderators(self, held_id: int, ctx: Context, decision: Decision) -> None:
+    def _tell_moderators(self, held_id: int) -> None:
         try:
-            from akn_mail.notices.notices import notify_moderators
-
-            notify_moderators(held_id, ctx, decision)
-        except Exception:
+            self.services.moderation.notify(held_id)
+        except Exception as error:
             # The mail is safely held; a failed notice must not undo that.
-            log.exception("telling the moderators failed held_id=%s", held_id)
+            logs.event(log, "moderation_notice_failed", level=logging.ERROR, held_id=held_id,
+                       error=type(error).__name__)
 
-    def _record(self, entry: Entry, ctx: Context, decision: Decision) -> None:
+    def _record(self, entry: Entry, post: Post, decision: Decision) -> None:
         received = datetime.fromtimestamp(entry.received_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         with db_module.transaction(self.db):
             self.db.execute(
                 "INSERT OR IGNORE INTO received (spool_id, route, message_id, envelope_sender, recipients, from_address, "
                 "subject, size, action, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.id, entry.route, ctx.message_id, entry.mail_from, ",".join(entry.rcpt_tos), ctx.from_address,
-                 ctx.subject, len(entry.data), decision.action, decision.reason, received),
+                (entry.id, entry.route, post.message_id, entry.mail_from, ",".join(entry.rcpt_tos), post.from_address,
+                 post.subject, len(entry.data), decision.action, decision.reason, received),
             )
-
-
-def approve_held(db: sqlite3.Connection, config: Config, row: sqlite3.Row, raw: bytes, *, roster: Any,
-                 queue: DeliveryQueue, resolver: Any = None) -> str:
-    """Run what follows the sender check for an approved held message; say what happened."""
-    parsed = message_module.parse(raw)
-    ctx = Context(
-        config=config, db=db, raw=raw, roster=roster, queue=queue, envelope_sender=row["envelope_sender"],
-        recipients=[config.list.address], spool_id=f"held:{row['id']}", message_id=parsed.message_id,
-        subject=parsed.subject, from_address=parsed.from_address, from_name=parsed.from_name,
-        defects=parsed.defects, resolver=resolver, approved=True,
-    )
-    if row["route"] != "post":
-        result = _route_handler(row["route"])(raw, ctx)
-        return str(result) if isinstance(result, Decision) else "handled"
-    decision = pipeline.run(parsed.message, ctx, pipeline.steps_after("check_sender"))
-    if decision.action == Decision.ACCEPT:
-        count = db.execute("SELECT count(*) FROM deliveries WHERE outbound_id = ?", (ctx.outbound_id,)).fetchone()[0]
-        return f"distributed to {count} recipients (queue id {ctx.outbound_id})"
-    return str(decision)

@@ -7,7 +7,8 @@
   ``[list] archive_url`` is set; ``Precedence: list``; ``X-Loop: <list address>``.
 - DMARC: when the author's domain would fail DMARC after these changes (its policy is
   quarantine or reject), From becomes ``"Name via AKN" <list address>`` and the author is
-  put into Reply-To. ``[list] dmarc_rewrite``: always, never, or auto (look the policy up).
+  put into Reply-To. ``[list] dmarc_rewrite``: always, never, or auto (look the policy up
+through ``services.resolver``, akn_mail/pipeline/dmarc.py).
 The header fields are changed on the raw bytes (``message.edit_headers``), so the body and
 every other field stay byte-identical.
 """
@@ -16,19 +17,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from email.message import EmailMessage
 from email.utils import getaddresses, make_msgid
 
 from akn_mail import logs
-from akn_mail.pipeline.context import Context, Decision
-from akn_mail.domains import reserved_name
-from akn_mail.notices.footer import add_footer
 from akn_mail.message import edit_headers, format_address, header_all, header_str
+from akn_mail.notices.footer import add_footer
+from akn_mail.pipeline.context import Decision, Post
+from akn_mail.services import Services
 
 log = logging.getLogger("akn_mail.steps.decorate")
-
-# Names under these top-level domains are reserved (RFC 2606/6761) and never looked up.
 
 # Fields the list sets itself; copies from the incoming mail (e.g. from another list) go.
 LIST_FIELDS = {
@@ -37,65 +34,13 @@ LIST_FIELDS = {
 }
 
 
-class DnsDmarcResolver:
-    """Looks up ``_dmarc.<domain>`` TXT with dnspython; short timeout; answers ``p=`` or None.
-
-    Never queries names under the reserved TLDs. When DNS does not answer, it says
-    ``"unknown"``, and decoration rewrites From to be safe (a rewritten From is only
-    cosmetic, a rejected mail is lost for that recipient).
-    """
-
-    def __init__(self, timeout: float = 2.0):
-        self.timeout = timeout
-        self.cache: dict[str, str | None] = {}
-        self.lock = threading.Lock()
-
-    def policy(self, domain: str) -> str | None:
-        domain = domain.lower().rstrip(".")
-        if not domain or reserved_name(domain):
-            return None
-        with self.lock:
-            if domain in self.cache:
-                return self.cache[domain]
-        result = self._lookup(domain)
-        if result is None and domain.count(".") > 1:
-            # No record at the subdomain: the organisational domain's policy applies (RFC 7489 6.6.3).
-            result = self._lookup(".".join(domain.split(".")[-2:]))
-        with self.lock:
-            self.cache[domain] = result
-        return result
-
-    def _lookup(self, domain: str) -> str | None:
-        try:
-            import dns.exception
-            import dns.resolver
-
-            answer = dns.resolver.resolve(f"_dmarc.{domain}", "TXT", lifetime=self.timeout)
-        except Exception as error:  # NXDOMAIN / no answer: no policy; anything else: unknown
-            name = type(error).__name__
-            if name in ("NXDOMAIN", "NoAnswer", "NoNameservers") or "NXDOMAIN" in name:
-                return None
-            log.warning("dmarc lookup failed domain=%s error=%s", domain, name)
-            return "unknown"
-        for record in answer:
-            text = b"".join(record.strings).decode("ascii", "replace")
-            if text.lower().startswith("v=dmarc1"):
-                match = re.search(r"(?:^|;)\s*p\s*=\s*(\w+)", text, re.IGNORECASE)
-                return match.group(1).lower() if match else "none"
-        return None
-
-
-DEFAULT_RESOLVER = DnsDmarcResolver()
-
-
-def needs_from_rewrite(ctx: Context) -> bool:
-    mode = ctx.config.list.dmarc_rewrite
-    if mode == "never" or not ctx.from_address:
+def needs_from_rewrite(post: Post, services: Services) -> bool:
+    mode = services.config.list.dmarc_rewrite
+    if mode == "never" or not post.from_address:
         return False
     if mode == "always":
         return True
-    resolver = ctx.resolver if ctx.resolver is not None else DEFAULT_RESOLVER
-    policy = resolver.policy(ctx.from_address.rpartition("@")[2])
+    policy = services.resolver.policy(post.from_address.rpartition("@")[2])
     return policy in ("quarantine", "reject", "unknown")
 
 
@@ -114,9 +59,10 @@ def prefixed_subject(subject: str, prefix: str) -> str | None:
     return re.sub(r"\s{2,}", " ", subject[:first.end()] + rest).strip()
 
 
-def decorate(message: EmailMessage, ctx: Context) -> Decision:
+def decorate(post: Post, services: Services) -> Decision:
     """Add the list's headers and subject prefix; rewrite From when DMARC needs it."""
-    config = ctx.config
+    config = services.config
+    message = post.message
     list_address = config.list.address
     request = config.list_alias("request")
     add: list[tuple[str, str]] = [
@@ -133,22 +79,22 @@ def decorate(message: EmailMessage, ctx: Context) -> Decision:
     if not header_str(message, "Message-ID"):
         # Every copy needs the same Message-ID, for threading, the archive and duplicate checks
         # (the processor derives one from the bytes; a step run alone makes one up).
-        if not ctx.message_id:
-            ctx.message_id = make_msgid(domain=config.list_domain).strip("<>")
-        replace["Message-ID"] = f"<{ctx.message_id}>"
-    subject = prefixed_subject(ctx.subject, config.list.subject_prefix)
+        if not post.message_id:
+            post.message_id = make_msgid(domain=config.list_domain).strip("<>")
+        replace["Message-ID"] = f"<{post.message_id}>"
+    subject = prefixed_subject(post.subject, config.list.subject_prefix)
     if subject is not None:
         replace["Subject"] = subject
-    if needs_from_rewrite(ctx):
-        name = ctx.from_name or ctx.from_address.partition("@")[0]
+    if needs_from_rewrite(post, services):
+        name = post.from_name or post.from_address.partition("@")[0]
         replace["From"] = format_address(f"{name} via {config.list.name}", list_address)
         reply_to = [address for _, address in getaddresses(header_all(message, "Reply-To")) if address]
-        if ctx.from_address.lower() not in (address.lower() for address in reply_to):
-            reply_to.append(ctx.from_address)
+        if post.from_address.lower() not in (address.lower() for address in reply_to):
+            reply_to.append(post.from_address)
         replace["Reply-To"] = ", ".join(reply_to)
-        logs.event(log, "decision", message_id=ctx.message_id, step="decorate", action="rewrite_from",
-                   reason="DMARC", sender=ctx.from_address)
-    ctx.outgoing = edit_headers(ctx.raw, remove=LIST_FIELDS, replace=replace, prepend=add)
+        logs.event(log, "decision", message_id=post.message_id, step="decorate", action="rewrite_from",
+                   reason="DMARC", sender=post.from_address)
+    post.outgoing = edit_headers(post.raw, remove=LIST_FIELDS, replace=replace, prepend=add)
     if config.list.footer:  # the footer template, as its own MIME part where needed (akn_mail/footer.py)
-        ctx.outgoing = add_footer(ctx.outgoing, config)
+        post.outgoing = add_footer(post.outgoing, config)
     return Decision.next()

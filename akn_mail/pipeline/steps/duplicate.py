@@ -7,21 +7,20 @@ distributed Message-IDs (in the same transaction as the deliveries).
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from akn_mail.pipeline.context import Decision, Post
+from akn_mail.services import Services
 
-from akn_mail.pipeline.context import Context, Decision
 
-
-def drop_duplicate(message: EmailMessage, ctx: Context) -> Decision:
+def drop_duplicate(post: Post, services: Services) -> Decision:
     """Discard a message whose Message-ID this list distributed recently."""
-    if not ctx.message_id:
+    if not post.message_id:
         return Decision.next()
-    since = ctx.now.timestamp() - ctx.config.list.duplicate_window_days * 86400
-    row = ctx.db.execute(
+    since = post.now.timestamp() - services.config.list.duplicate_window_days * 86400
+    row = services.db.execute(
         "SELECT outbound_id, at FROM distributed WHERE message_id = ? AND at >= ? AND source_key != ? "
         "ORDER BY at LIMIT 1",
-        (ctx.message_id, since, ctx.spool_id or "-"),
+        (post.message_id, since, post.spool_id or "-"),
     ).fetchone()
     if row is not None:
-        return Decision.discard(f"duplicate: Message-ID <{ctx.message_id}> was already distributed (outbound {row['outbound_id']})")
+        return Decision.discard(f"duplicate: Message-ID <{post.message_id}> was already distributed (outbound {row['outbound_id']})")
     return Decision.next()

@@ -1,6 +1,6 @@
 """Enqueue: one delivery per contact whose delivery is enabled.
 
-The decorated message (``ctx.outgoing``) is queued for every contact that
+The decorated message (``post.outgoing``) is queued for every contact that
 ``roster.delivery_contacts()`` returns, without the author when ``[list] send_to_author`` is
 false. The Message-ID is recorded as distributed in the same transaction, so a crash
 either leaves both or neither, and a second run of the same spool entry queues nothing new.
@@ -8,33 +8,30 @@ either leaves both or neither, and a second run of the same spool entry queues n
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 from akn_mail import db as db_module
-from akn_mail.pipeline.context import Context, Decision
+from akn_mail.pipeline.context import Decision, Post
+from akn_mail.services import Services
 
 
-def enqueue(message: EmailMessage, ctx: Context) -> Decision:
+def enqueue(post: Post, services: Services) -> Decision:
     """Queue the decorated post for every contact."""
-    if ctx.queue is None or ctx.roster is None:
-        return Decision.hold("the delivery queue or the roster is not available")
-    recipients = [contact.email for contact in ctx.roster.delivery_contacts()]
-    if not ctx.config.list.send_to_author and ctx.from_address:
-        recipients = [address for address in recipients if address.lower() != ctx.from_address.lower()]
-    outgoing = ctx.outgoing if ctx.outgoing is not None else ctx.raw
-    key = ctx.spool_id or None
-    with db_module.transaction(ctx.db):
-        ctx.outbound_id = ctx.queue.enqueue(
-            outgoing, recipients, message_id=ctx.message_id, kind="post", key=key, subject=ctx.subject,
+    recipients = [contact.email for contact in services.roster.delivery_contacts()]
+    if not services.config.list.send_to_author and post.from_address:
+        recipients = [address for address in recipients if address.lower() != post.from_address.lower()]
+    outgoing = post.outgoing if post.outgoing is not None else post.raw
+    key = post.spool_id or None
+    with db_module.transaction(services.db):
+        post.outbound_id = services.queue.enqueue(
+            outgoing, recipients, message_id=post.message_id, kind="post", key=key, subject=post.subject,
         )
-        if ctx.message_id:
-            exists = ctx.db.execute(
-                "SELECT 1 FROM distributed WHERE outbound_id = ?", (ctx.outbound_id,)
+        if post.message_id:
+            exists = services.db.execute(
+                "SELECT 1 FROM distributed WHERE outbound_id = ?", (post.outbound_id,)
             ).fetchone()
             if exists is None:
-                ctx.db.execute(
+                services.db.execute(
                     "INSERT INTO distributed (message_id, outbound_id, source_key, at) VALUES (?, ?, ?, ?)",
-                    (ctx.message_id, ctx.outbound_id, ctx.spool_id or "", ctx.now.timestamp()),
+                    (post.message_id, post.outbound_id, post.spool_id or "", post.now.timestamp()),
                 )
-    ctx.queue.notify()
+    services.queue.notify()
     return Decision.next()

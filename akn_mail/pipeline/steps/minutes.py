@@ -3,38 +3,19 @@
 The tag (``[list] minutes_tag``, default ``[Protokoll]``) is matched case-insensitively in
 the RFC 2047-decoded subject, also after the list prefix (``[AKN] [Protokoll] ...``), but
 not on replies and forwards (``Re:``, ``AW:``, ``Fwd:``, ``WG:`` ...), which only talk about
-minutes. The archive step files posts marked this way as the minutes of a meeting.
+minutes. The rule itself is ``akn_mail.subject.is_minutes`` (``archive import`` uses it too).
+The archive step files posts marked this way as the minutes of a meeting.
 """
 
 from __future__ import annotations
 
-import re
-from email.message import EmailMessage
-
-from akn_mail.pipeline.context import Context, Decision
-
-# Reply and forward markers of common mail programs (English, German, Nordic, Dutch).
-REPLY_PREFIX = re.compile(r"^\s*(re|aw|antw|wg|fw|fwd|sv|vs|tr|rif|r)\s*(\[\d+\])?\s*:", re.IGNORECASE)
+from akn_mail.pipeline.context import Decision, Post
+from akn_mail.services import Services
+from akn_mail.subject import is_minutes
 
 
-def strip_list_prefix(subject: str, prefix: str) -> str:
-    """The subject without any copy of the list prefix (case-insensitive)."""
-    if not prefix:
-        return subject.strip()
-    return re.sub(re.escape(prefix), " ", subject, flags=re.IGNORECASE).strip()
-
-
-def is_reply(subject: str, prefix: str = "") -> bool:
-    return bool(REPLY_PREFIX.match(strip_list_prefix(subject, prefix)))
-
-
-def detect_minutes(message: EmailMessage, ctx: Context) -> Decision:
+def detect_minutes(post: Post, services: Services) -> Decision:
     """Mark the post as minutes when its subject carries the minutes tag (not on replies)."""
-    tag = ctx.config.list.minutes_tag
-    subject = ctx.subject
-    ctx.is_minutes = bool(
-        tag
-        and tag.lower() in subject.lower()
-        and not is_reply(subject, ctx.config.list.subject_prefix)
-    )
+    settings = services.config.list
+    post.is_minutes = is_minutes(post.subject, settings.minutes_tag, settings.subject_prefix)
     return Decision.next()
