@@ -230,3 +230,14 @@ def test_archived_log_line_keeps_an_extra_meeting_in_one_field(config, database,
     fields = dict(part.split("=", 1) for part in shlex.split(line)[1:])
     assert fields["message_id"] == "<extra@dormagen.example>"
     assert (fields["minutes"], fields["meeting"], fields["duplicate"]) == ("yes", "extra 2027-03-20", "no")
+
+
+def test_a_reply_to_minutes_filed_directly_is_not_minutes(config, database):
+    # archive import and reindex file without the pipeline: they follow detect_minutes
+    # too, so "Re: [Protokoll] ..." does not become a new version that hides the minutes.
+    setup_roster(database)
+    archive = Archive(config, database)
+    minutes = archive.file(mail("[Protokoll] Sitzung 2027-Q1", "TOP 1 Baumschutz", message_id="m@x")).message
+    reply = archive.file(mail("Re: [Protokoll] Sitzung 2027-Q1", "Danke!", message_id="r@x", in_reply_to="m@x")).message
+    assert (minutes.is_minutes, reply.is_minutes, reply.meeting_id) == (True, False, None)
+    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Baumschutz")] == [minutes.id]
