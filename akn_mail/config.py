@@ -230,6 +230,19 @@ class Config:
         return path if path.is_absolute() else (self.base_dir / path)
 
 
+def require_data(config: Config) -> Config:
+    """Refuse to work on a data directory that nobody set up: without a config file (the
+    built-in defaults) and without the default data directory, a command run in the wrong
+    directory would silently open a new, empty archive there. Only ``akn-mail init``
+    creates one from nothing."""
+    if config.path is None and not config.data_dir.exists():
+        raise ConfigError(
+            f"no {DEFAULT_CONFIG_NAME} here and no data directory {config.data_dir}; "
+            "run akn-mail init or pass --config FILE"
+        )
+    return config
+
+
 def find_config_path(explicit: str | os.PathLike | None = None) -> Path | None:
     """The config file to read: --config, $AKN_MAIL_CONFIG, ./akn-mail.toml, or none."""
     if explicit:

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from akn_mail.errors import AknError
+from akn_mail.files import make_directory
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -47,7 +48,7 @@ def connect(path: Path | str, migrate: bool = True) -> sqlite3.Connection:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_directory(path.parent)
         connection = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA journal_mode=WAL")

@@ -16,6 +16,27 @@ import time
 from pathlib import Path
 
 
+PRIVATE_DIRECTORY_MODE = 0o750  # the archive and the roster are not for every user (doctor checks it)
+
+
+def make_directory(path: Path) -> Path:
+    """Create path and any missing parents with mode 0750 (``Path.mkdir(parents=True)``
+    gives the parents the default mode), so that a data directory made by any command is
+    as private as the one ``akn-mail init`` makes."""
+    path = Path(path)
+    missing = []
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=PRIVATE_DIRECTORY_MODE)
+        except FileExistsError:
+            pass  # made by another process at the same moment
+    return path
+
+
 def fsync_directory(directory: Path) -> None:
     """Make the names in DIRECTORY (a rename into it) durable."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -46,7 +67,7 @@ class DurableMaildir:
     def __init__(self, path: Path):
         self.path = Path(path)
         for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
+            make_directory(self.path / sub)
 
     def add(self, data: bytes, *, seen: bool = False) -> str:
         """Store DATA; ``seen`` files it in cur/ with the S flag (read), else in new/."""

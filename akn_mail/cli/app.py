@@ -24,10 +24,17 @@ class App:
         return config_module.load(self.config_path)
 
     @functools.cached_property
+    def data_config(self) -> Config:
+        """The configuration of a command that works on the data directory: refused (one
+        line naming init and --config) when there is neither a config file nor a data
+        directory, instead of silently creating a new, empty archive in the current directory."""
+        return config_module.require_data(self.config)
+
+    @functools.cached_property
     def services(self):
         from akn_mail.services import Services
 
-        return Services(self.config)
+        return Services(self.data_config)
 
     @property
     def db(self) -> sqlite3.Connection:

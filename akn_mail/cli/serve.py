@@ -28,7 +28,7 @@ def serve(app: App, port: int | None, host: str | None) -> None:
     from akn_mail.service import Service
     from akn_mail.notices.templating import require_valid
 
-    config = app.config
+    config = app.data_config
     logs.setup(config)
     require_valid(config)  # a broken site template stops start-up here, not a delivery at 3 a.m.
     if port is not None:

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from akn_mail.files import fsync_directory
+from akn_mail.files import fsync_directory, make_directory
 
 log = logging.getLogger("akn_mail.spool")
 
@@ -65,8 +65,7 @@ class Spool:
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "corrupt").mkdir(exist_ok=True)
+        make_directory(self.directory / "corrupt")
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
