@@ -246,8 +246,8 @@ def test_rotation_ics_is_a_calendar_of_the_dated_meetings(imported, tmp_path):
     calendar = Calendar.from_ical(result.stdout_bytes)
     events = [(str(e["summary"]), e["dtstart"].dt.isoformat(), str(e.get("location", ""))) for e in calendar.walk("VEVENT")]
     assert events == [
-        ("AKN-Treffen 2027-Q1 in Grevenbroich", "2027-03-11", "Rathaus Grevenbroich"),
-        ("AKN-Sondertreffen in Neuss", "2027-05-20", ""),
+        ("AKN-Sitzung im 1. Quartal 2027, ausgerichtet von Grevenbroich", "2027-03-11", "Rathaus Grevenbroich"),
+        ("AKN-Sondersitzung, ausgerichtet von Neuss", "2027-05-20", ""),
     ]
     assert [str(e["uid"]) for e in calendar.walk("VEVENT")] == ["2027-Q1@lists.example", "extra-2@lists.example"]
     assert result.stderr == (

@@ -211,9 +211,13 @@ def clear(app: App, quarter: str, dry_run: bool) -> None:
 @click.option("--place", default="", help="Where it takes place.")
 @click.option("--counts-as-turn", is_flag=True, help="Let it count as the host's turn: the rotation goes on after it.")
 @click.option("--note", default="", help="What it is about.")
+@click.option("--time", "time", default=None, metavar="HH:MM", help="Start time, Europe/Berlin (without: an all-day event).")
+@click.option("--end", "end", default=None, metavar="HH:MM", help="End time (default: two hours after the start).")
+@click.option("--online", default=None, metavar="URL", help="Link of a video meeting.")
 @DRY_RUN
 @click.pass_obj
-def extra(app: App, date: str, host: str, place: str, counts_as_turn: bool, note: str, dry_run: bool) -> None:
+def extra(app: App, date: str, host: str, place: str, counts_as_turn: bool, note: str, time: str | None,
+          end: str | None, online: str | None, dry_run: bool) -> None:
     """Add an extra meeting ("nach Bedarf"); it does not move the rotation unless asked to.
 
     \b
@@ -222,7 +226,7 @@ def extra(app: App, date: str, host: str, place: str, counts_as_turn: bool, note
     from akn_mail.roster.quarter import Quarter
 
     with app.rotation.tracking(dry_run, [Quarter.of(_day(date))]) as report:
-        entry = app.rotation.extra(date, host, place, counts_as_turn, note)
+        entry = app.rotation.extra(date, host, place, counts_as_turn, note, time, end, online)
     click.echo(f"Added extra meeting {entry.meeting_id} on {entry.date} hosted by {_host(entry.host)}.")
     if counts_as_turn or dry_run:
         echo_report(report)
@@ -287,9 +291,12 @@ def meetings(app: App, as_json: bool) -> None:
               help="Write to this file instead of standard output.")
 @click.pass_obj
 def ics(app: App, quarters: int, first: str | None, today: str | None, output: str) -> None:
-    """The dated meetings of the schedule as an iCalendar file (all-day events).
+    """The dated meetings of the schedule as an iCalendar file.
 
-    Quarters without a date are left out (set one with 'rotation plan').
+    A meeting with a time is an event in Europe/Berlin, one without an all-day event;
+    cancelled meetings and plans dropped with their host stay in as STATUS:CANCELLED, and
+    every change raises the SEQUENCE. Quarters without a date are left out (set one with
+    'rotation plan').
 
     \b
         akn-mail rotation ics > akn-termine.ics

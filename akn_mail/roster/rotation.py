@@ -551,7 +551,8 @@ class Rotation:
                    VALUES ('regular', ?, ?, ?, ?, 'held', ?)
                    ON CONFLICT (quarter) WHERE kind = 'regular' DO UPDATE SET
                    date = excluded.date, host_member_id = excluded.host_member_id,
-                   place = excluded.place, status = 'held', note = excluded.note""",
+                   place = excluded.place, status = 'held', note = excluded.note,
+                   dropped_date = NULL, sequence = sequence + 1""",
                 (str(quarter), day.isoformat(), member.id, place, note),
             )
         return self._entry(quarter)
@@ -678,11 +679,19 @@ class Rotation:
         return undone
 
     def extra(
-        self, date: str | datetime.date, host: str, place: str = "", counts_as_turn: bool = False, note: str = ""
+        self, date: str | datetime.date, host: str, place: str = "", counts_as_turn: bool = False, note: str = "",
+        time: str | None = None, end: str | None = None, online: str | None = None,
     ) -> ScheduledMeeting:
         """Add an extra meeting ("nach Bedarf"). It does not move the rotation unless
         counts_as_turn: then the turns go on after its host."""
         day = parse_date(date)
+        start_time = parse_time(time, "--time") if time else None
+        end_time = parse_time(end, "--end") if end else None
+        if end_time and not start_time:
+            raise RotationError("--end needs a start time; give --time too.")
+        if start_time and end_time and end_time <= start_time:
+            raise RotationError(f"the end {end_time} is not after the start {start_time}; give a later --end.")
+        online = check_url(online) if online else ""
         member = self.roster.member(host)
         if not member.is_member_on(day):
             raise RotationError(f"{member.name} is not a member on {day}; choose a member of that day.")
@@ -692,8 +701,10 @@ class Rotation:
         note = check_name(note, "note")
         with transaction(self.db):
             cursor = self.db.execute(
-                "INSERT INTO meetings (kind, quarter, date, host_member_id, place, counts_as_turn, note) VALUES ('extra', ?, ?, ?, ?, ?, ?)",
-                (str(Quarter.of(day)), day.isoformat(), member.id, place, int(counts_as_turn), note),
+                """INSERT INTO meetings (kind, quarter, date, host_member_id, place, counts_as_turn, note,
+                   start_time, end_time, online_url) VALUES ('extra', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (str(Quarter.of(day)), day.isoformat(), member.id, place, int(counts_as_turn), note,
+                 start_time, end_time, online),
             )
         meeting_id = cursor.lastrowid
         self.anchor()  # a start, if one must be stored, is the real current quarter
@@ -705,7 +716,7 @@ class Rotation:
         if row is None:
             raise RotationError(f"no extra meeting with id {meeting_id}; see the ids with: akn-mail rotation meetings")
         with transaction(self.db):
-            self.db.execute("UPDATE meetings SET status = 'cancelled' WHERE id = ?", (meeting_id,))
+            self.db.execute("UPDATE meetings SET status = 'cancelled', sequence = sequence + 1 WHERE id = ?", (meeting_id,))
 
     # -- meetings table --------------------------------------------------------------------
 
