@@ -65,6 +65,7 @@ class IngressSection:
     protocol: str = _key("smtp", "\"smtp\", or \"lmtp\" when Postfix hands mail over with transport_maps.")
     hostname: str = _key("akn-mail.localhost", "Name the server gives in its greeting (no DNS lookup is made).")
     max_message_size: int = _key(26214400, "Largest message accepted, in bytes (advertised with SIZE; larger ones get 552).")
+    max_mime_depth: int = _key(50, "Deepest MIME nesting accepted (multiparts and attached messages); deeper mail is refused at DATA with 554 5.6.0.")
 
 
 @dataclass

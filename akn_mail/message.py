@@ -243,6 +243,122 @@ def edit_headers(raw: bytes, *, remove: set[str] = frozenset(), replace: dict[st
     return b"".join(out) + rest
 
 
+# --- structure checks that need no parser (the SMTP edge runs them before 250) ---------
+
+# Real mail nests header comments a level or two ("(Central European Time)"); the
+# standard library's header parser recurses once per level.
+MAX_COMMENT_DEPTH = 20
+_CONTAINER = re.compile(rb"^\s*(multipart/|message/(rfc822|global)\b)", re.IGNORECASE)
+_BOUNDARY = re.compile(rb"boundary\s*=\s*(?:\"([^\"\r\n]+)\"|([^\s;\"]+))", re.IGNORECASE)
+
+
+def comment_depth(value: bytes) -> int:
+    """How deeply the (comments) of a header value nest, counted without recursion."""
+    depth = deepest = 0
+    quoted = escaped = False
+    for byte in value:
+        if escaped:
+            escaped = False
+        elif byte == 0x5C:  # backslash
+            escaped = True
+        elif byte == 0x22 and depth == 0:  # a quoted string (no comments inside)
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif byte == 0x28:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte == 0x29 and depth:
+            depth -= 1
+    return deepest
+
+
+def _container(fields: list[bytes]) -> tuple[str, bytes | None] | None:
+    """("multipart", boundary) or ("message", None) from a part's header fields, else None."""
+    for raw_field in fields:
+        if field_name(raw_field) != "content-type":
+            continue
+        value = b" ".join(raw_field.split(b":", 1)[1].split())
+        match = _CONTAINER.match(value)
+        if not match:
+            return None
+        if match.group(1).lower().startswith(b"multipart"):
+            boundary = _BOUNDARY.search(value)
+            return ("multipart", (boundary.group(1) or boundary.group(2)).strip()) if boundary else None
+        return ("message", None)
+    return None
+
+
+def _fields_at(raw: bytes, start: int) -> tuple[list[bytes], int]:
+    """The header fields from START (continuation lines joined) and the position after the blank line."""
+    fields: list[bytes] = []
+    position, length = start, len(raw)
+    while position < length:
+        end = raw.find(b"\n", position)
+        end = length if end == -1 else end + 1
+        line = raw[position:end].rstrip(b"\r\n")
+        position = end
+        if not line.strip():
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b" " + line.strip()
+        else:
+            fields.append(line)
+    return fields, position
+
+
+def _comment_problem(fields: list[bytes]) -> str | None:
+    for raw_field in fields:
+        if comment_depth(raw_field) > MAX_COMMENT_DEPTH:
+            return f"header comments nested deeper than {MAX_COMMENT_DEPTH} levels ({field_name(raw_field) or 'a header'})"
+    return None
+
+
+def structure_problem(raw: bytes, max_depth: int) -> str | None:
+    """Why RAW would drive a MIME parser too deep, in words for an SMTP reply, or None.
+
+    One pass with a stack of open multipart boundaries (and attached messages), looking
+    only at header blocks and at lines that start with ``--``: no parser runs, so no
+    nesting can make this recurse, and a 25 MB attachment costs a few ``bytes.find``.
+    """
+    stack: list[bytes | None] = []
+    position, expect_header = 0, True
+    while True:
+        if expect_header:
+            fields, position = _fields_at(raw, position)
+            problem = _comment_problem(fields)
+            if problem is not None:
+                return problem
+            container = _container(fields)
+            expect_header = False
+            if container is not None:
+                stack.append(container[1])
+                if len(stack) > max_depth:
+                    return f"MIME parts nested deeper than {max_depth} levels"
+                expect_header = container[0] == "message"  # an attached message's header follows
+                continue
+        if all(boundary is None for boundary in stack):
+            return None  # what follows is the body of a single part: parsers never look inside
+        found = raw.find(b"\n--", position - 1)
+        if found == -1:
+            return None
+        end = raw.find(b"\n", found + 1)
+        end = len(raw) if end == -1 else end
+        text = raw[found + 1:end].rstrip()
+        position = end + 1
+        for index in range(len(stack) - 1, -1, -1):
+            boundary = stack[index]
+            if boundary is None:
+                continue
+            if text == b"--" + boundary + b"--":
+                del stack[index:]
+                break
+            if text == b"--" + boundary:
+                del stack[index + 1:]
+                expect_header = True
+                break
+
+
 def format_address(name: str, address: str) -> str:
     """``"Anna Example" <anna@example.org>`` with the quoting the header needs."""
     try:

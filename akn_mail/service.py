@@ -281,8 +281,8 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
 class ThreadedService:
     """The service on its own event loop in a thread (tests, benchmarks)."""
 
-    def __init__(self, config: Config, *, resolver: Any = None):
-        self.service = Service(config, resolver=resolver)
+    def __init__(self, config: Config, *, resolver: Any = None, setup_logging: bool = False):
+        self.service = Service(config, resolver=resolver, setup_logging=setup_logging)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="akn-serve", daemon=True)
 

@@ -16,6 +16,7 @@ from akn_mail.services import Services
 from akn_mail.message import parse
 from akn_mail.roster.members import Roster
 from akn_mail.pipeline.steps.archive import file_in_archive
+from akn_mail.pipeline.steps.minutes import detect_minutes
 
 from archive_support import docx_bytes, mail, odt_bytes, pdf_bytes, setup_roster, zip_bomb_docx
 
@@ -241,3 +242,27 @@ def test_a_reply_to_minutes_filed_directly_is_not_minutes(config, database):
     reply = archive.file(mail("Re: [Protokoll] Sitzung 2027-Q1", "Danke!", message_id="r@x", in_reply_to="m@x")).message
     assert (minutes.is_minutes, reply.is_minutes, reply.meeting_id) == (True, False, None)
     assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Baumschutz")] == [minutes.id]
+
+
+def test_import_and_live_filing_agree_on_what_is_minutes(config, database):
+    """One rule: a reply about minutes is not minutes, whether imported or arriving live."""
+    setup_roster(database)
+    archive = Archive(config, database)
+    reply = archive.file(mail("AW: [Protokoll] Sitzung 2027-03-20", message_id="aw@dormagen.example"), source="import")
+    minutes = archive.file(mail("[Protokoll] Sitzung 2027-03-20", message_id="p@dormagen.example"), source="import")
+    assert (reply.message.is_minutes, minutes.message.is_minutes) == (False, True)
+    raw = mail("AW: [Protokoll] Sitzung 2027-03-21", message_id="aw2@dormagen.example")
+    live = Post(raw=raw, parsed=parse(raw), message_id="aw2@dormagen.example")
+    services = Services(config, database)
+    detect_minutes(live, services)
+    file_in_archive(live, services)
+    assert archive.meta.message(live.archive_id).is_minutes is False
+
+
+def test_the_archive_files_what_the_pipeline_read(config, database):
+    """From, Subject and Message-ID come from the pipeline's one parse, not a second reading."""
+    raw = mail("Wärmeplanung – Termine", message_id="one-parse@dormagen.example")
+    _, post = run_step(config, database, raw)
+    stored = Archive(config, database).meta.message(post.archive_id)
+    assert (stored.message_id, stored.subject, stored.from_address) == (
+        post.message_id, post.subject, post.from_address)

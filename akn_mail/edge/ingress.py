@@ -9,13 +9,16 @@ to hand mail to a list manager; LMTP answers once per recipient after DATA).
 - Before ``250`` the message is in the spool and fsynced (``akn_mail.spool``). If that
   fails the answer is ``451 4.3.0`` and the sending MTA retries.
 - Input that cannot be handled safely is refused with a 5xx saying why (NUL characters,
-  a header larger than ``MAX_HEADER_BYTES``); everything else is accepted, and what the
-  pipeline cannot place is held for an admin.
-Settings: [ingress] host, port, protocol, hostname, max_message_size.
+  a header larger than ``MAX_HEADER_BYTES``, MIME nested deeper than ``[ingress]
+  max_mime_depth`` or header comments nested deeper than ``message.MAX_COMMENT_DEPTH``,
+  which would drive a parser into recursion; checked in one pass without a parser);
+  everything else is accepted, and what the pipeline cannot place is held for an admin.
+Settings: [ingress] host, port, protocol, hostname, max_message_size, max_mime_depth.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -25,6 +28,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from akn_mail import logs
 from akn_mail.config import Config
 from akn_mail.edge.spool import Entry, GroupCommitter
+from akn_mail.message import structure_problem
 
 log = logging.getLogger("akn_mail.ingress")
 
@@ -77,7 +81,8 @@ class IngressHandler:
         recipients = list(envelope.rcpt_tos)
         data = envelope.original_content or b""
         message_id = _message_id(data)
-        refusal = self._refusal(data)
+        # The structure check walks every line of a multipart mail: not in the event loop.
+        refusal = await asyncio.get_running_loop().run_in_executor(None, self._refusal, data)
         if refusal is not None:
             logs.event(log, "rejected", message_id=message_id, sender=envelope.mail_from or "", reason=refusal)
             return self._reply([refusal] * len(recipients))
@@ -112,6 +117,9 @@ class IngressHandler:
             return "554 5.6.0 Message contains NUL characters, which mail must not contain (RFC 5322); not accepted"
         if _header_size(data) > MAX_HEADER_BYTES:
             return f"554 5.6.0 Message header is larger than {MAX_HEADER_BYTES // 1024} KB; not accepted"
+        problem = structure_problem(data, self.config.ingress.max_mime_depth)
+        if problem is not None:
+            return f"554 5.6.0 Message structure not accepted: {problem}; please send it flatter"
         return None
 
     def _reply(self, lines: list[str]) -> str:

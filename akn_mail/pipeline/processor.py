@@ -8,7 +8,18 @@ race). For each entry, by the route the ingress recorded:
   comes back through the spool marked with its held id and resumes after the sender check.
 - ``bounces``: ``akn_mail.delivery.bounces.handle_bounce``.
 - ``request`` / ``owner``: ``akn_mail.notices.requests.handle_request``.
-A handler that fails never loses the mail: it is held for an admin.
+
+Nothing accepted with 250 stays in the spool for ever. Any error while parsing or
+processing one entry is one of two kinds:
+
+- *transient* (disk full, database locked, out of memory): the segment stays in the spool
+  and is tried again after 30 s, then 60 s, … up to 15 minutes (``processing_deferred …
+  transient=yes``);
+- anything else is the mail's fault (a parser driven into recursion, a header nothing can
+  decode, a bug it triggers): the entry is held with the German reason "konnte nicht
+  verarbeitet werden: <error>", the moderators and admins are told once, and the log gets
+  one line with the error type (``processing_failed … error=RecursionError``), never a
+  traceback that repeats.
 
 The outcome is committed to the ``received`` table before the spool entry is removed;
 running an entry twice (after a crash) finds its row and only removes the file. Enqueueing
@@ -18,13 +29,17 @@ and holding are idempotent on the spool entry id, so a crash between them and th
 
 from __future__ import annotations
 
+import errno
 import logging
 import queue as queue_module
+import sqlite3
 import threading
 from datetime import datetime, timezone
+from email.utils import parseaddr
 
 from akn_mail import db as db_module
 from akn_mail import logs
+from akn_mail import message as message_module
 from akn_mail.delivery.bounces import handle_bounce
 from akn_mail.edge.spool import Entry, Spool, SpoolError
 from akn_mail.notices.requests import handle_request
@@ -35,6 +50,29 @@ from akn_mail.services import Services
 log = logging.getLogger("akn_mail.processor")
 
 RETRY_SECONDS = 30.0
+MAX_RETRY_SECONDS = 900.0
+# OS errors that say "the machine", not "the mail": retry instead of holding.
+TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE,
+                    errno.EROFS, errno.EBUSY}
+FAILED_REASON = "konnte nicht verarbeitet werden"
+
+
+def is_transient(error: BaseException) -> bool:
+    """Disk full, database locked or busy, out of memory: worth trying again later."""
+    if isinstance(error, MemoryError):
+        return True
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error).lower()
+        return any(word in text for word in ("locked", "busy", "disk", "full", "i/o", "unable to open"))
+    if isinstance(error, OSError):
+        return error.errno in TRANSIENT_ERRNOS
+    return False
+
+
+def failure_reason(error: BaseException) -> str:
+    """The German reason a held mail shows when processing it failed (one line, short)."""
+    detail = " ".join(str(error).split())[:200]
+    return f"{FAILED_REASON}: {type(error).__name__}" + (f" ({detail})" if detail else "")
 
 
 HANDLERS = {"bounces": handle_bounce, "request": handle_request, "owner": handle_request}
@@ -51,6 +89,8 @@ class Processor:
         self.spool = spool
         self.pending: set[str] = set()   # segment names handed over and not yet finished
         self.pending_lock = threading.Lock()
+        self.attempts: dict[str, int] = {}  # segment -> failed rounds, for the back-off
+        self.retry_seconds = RETRY_SECONDS
         self.inbox: queue_module.Queue = queue_module.Queue()
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
@@ -119,23 +159,32 @@ class Processor:
 
     # --- processing ----------------------------------------------------------------
     def process_segment(self, entries: list[Entry]) -> None:
-        complete = True
+        if not entries:
+            return
+        segment = entries[0].segment
+        failures = []
         for entry in entries:
             if self.stopping.is_set():
                 return  # the segment stays in the spool; the next start finishes it
             try:
                 self.process(entry)
-            except Exception:
-                # Even holding failed (database or disk trouble): keep the segment, try later.
-                log.exception("processing failed spool_id=%s; retrying in %.0f s", entry.id, RETRY_SECONDS)
-                complete = False
-        if complete and entries:
-            self.spool.remove(entries[0].segment)
-            self._finished(entries[0].segment)
-        elif entries:
-            timer = threading.Timer(RETRY_SECONDS, self.inbox.put, (entries,))
-            timer.daemon = True
-            timer.start()
+            except Exception as error:
+                # Transient trouble, or even holding failed: keep the segment, try again later.
+                failures.append((entry, error))
+        if not failures:
+            self.spool.remove(segment)
+            self._finished(segment)
+            self.attempts.pop(segment, None)
+            return
+        attempt = self.attempts[segment] = self.attempts.get(segment, 0) + 1
+        delay = min(self.retry_seconds * 2 ** (attempt - 1), MAX_RETRY_SECONDS)
+        for entry, error in failures:
+            logs.event(log, "processing_deferred", level=logging.WARNING, spool_id=entry.id,
+                       transient="yes" if is_transient(error) else "no", error=type(error).__name__,
+                       detail=" ".join(str(error).split())[:200], attempt=attempt, retry_in=f"{delay:g}s")
+        timer = threading.Timer(delay, self.inbox.put, (entries,))
+        timer.daemon = True
+        timer.start()
 
     def done(self, spool_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM received WHERE spool_id = ?", (spool_id,)).fetchone() is not None
@@ -144,31 +193,40 @@ class Processor:
         """Route and process one entry, record the outcome; idempotent on ``entry.id``."""
         if self.done(entry.id):
             return Decision.accept("already processed")
-        post = Post.read(
-            entry.data, domain=self.config.list_domain, envelope_sender=entry.mail_from, recipients=entry.rcpt_tos,
-            spool_id=entry.id, approved=entry.held_id is not None,
-            # The time of the 250, not of processing: after an outage the archive date, the
-            # membership check and the duplicate window still refer to when the mail arrived.
-            now=datetime.fromtimestamp(entry.received_at, timezone.utc),
-        )
+        post: Post | None = None
+        failed: BaseException | None = None
         try:
+            post = Post.read(
+                entry.data, domain=self.config.list_domain, envelope_sender=entry.mail_from,
+                recipients=entry.rcpt_tos, spool_id=entry.id, approved=entry.held_id is not None,
+                # The time of the 250, not of processing: after an outage the archive date, the
+                # membership check and the duplicate window still refer to when the mail arrived.
+                now=datetime.fromtimestamp(entry.received_at, timezone.utc),
+            )
             decision = self._dispatch(entry, post)
-        except Exception as error:
-            log.exception("pipeline failed spool_id=%s message_id=%s", entry.id, logs.message_id_field(post.message_id))
-            decision = Decision.hold(f"internal error while processing ({type(error).__name__}: {error})")
+        except Exception as error:  # RecursionError included: hostile nesting the edge did not refuse
+            if is_transient(error):
+                raise  # the machine's trouble, not the mail's: process_segment retries with back-off
+            failed = error
+            decision = Decision.hold(failure_reason(error))
+        facts = self._facts(entry, post)
+        if failed is not None:
+            logs.event(log, "processing_failed", level=logging.ERROR, message_id=facts["message_id"],
+                       spool_id=entry.id, route=entry.route, transient="no", error=type(failed).__name__,
+                       action="held")
         if decision.action == Decision.HOLD:
             # A second copy (an MTA retrying) or a re-run after a crash joins the waiting one,
             # and the moderators are not told twice.
-            repeat = self.held.existing(key=entry.id, message_id=post.message_id, route=entry.route)
+            repeat = self.held.existing(key=entry.id, message_id=facts["message_id"], route=entry.route)
             held_id = self.held.hold(
-                entry.data, reason=decision.reason, message_id=post.message_id, envelope_sender=entry.mail_from,
-                from_address=post.from_address, subject=post.subject, route=entry.route, key=entry.id,
+                entry.data, reason=decision.reason, message_id=facts["message_id"], envelope_sender=entry.mail_from,
+                from_address=facts["from_address"], subject=facts["subject"], route=entry.route, key=entry.id,
             )
             if repeat is None:
-                self._tell_moderators(held_id)
+                self._tell_moderators(held_id, admins_too=failed is not None)
         if entry.held_id is not None:
             self.held.record_outcome(entry.held_id, str(decision))
-        self._record(entry, post, decision)
+        self._record(entry, facts, decision)
         self.processed += 1
         return decision
 
@@ -184,20 +242,35 @@ class Processor:
                    reason=decision.reason)
         return decision
 
-    def _tell_moderators(self, held_id: int) -> None:
+    def _facts(self, entry: Entry, post: Post | None) -> dict[str, str]:
+        """Message-ID, From and Subject for the records; read from the raw header when parsing failed."""
+        if post is not None:
+            return {"message_id": post.message_id, "from_address": post.from_address, "subject": post.subject}
+        message_id = message_module.normalise_message_id(message_module.raw_header(entry.data, "Message-ID"))
         try:
-            self.services.moderation.notify(held_id)
+            from_address = parseaddr(message_module.raw_header(entry.data, "From"))[1].lower()
+        except Exception:  # parseaddr recurses into nested comments too
+            from_address = ""
+        return {
+            "message_id": message_id or message_module.fallback_message_id(entry.data, self.config.list_domain),
+            "from_address": from_address if "@" in from_address else "",
+            "subject": message_module.raw_header(entry.data, "Subject")[:300],
+        }
+
+    def _tell_moderators(self, held_id: int, admins_too: bool = False) -> None:
+        try:
+            self.services.moderation.notify(held_id, admins_too=admins_too)
         except Exception as error:
             # The mail is safely held; a failed notice must not undo that.
             logs.event(log, "moderation_notice_failed", level=logging.ERROR, held_id=held_id,
                        error=type(error).__name__)
 
-    def _record(self, entry: Entry, post: Post, decision: Decision) -> None:
+    def _record(self, entry: Entry, facts: dict[str, str], decision: Decision) -> None:
         received = datetime.fromtimestamp(entry.received_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         with db_module.transaction(self.db):
             self.db.execute(
                 "INSERT OR IGNORE INTO received (spool_id, route, message_id, envelope_sender, recipients, from_address, "
                 "subject, size, action, reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.id, entry.route, post.message_id, entry.mail_from, ",".join(entry.rcpt_tos), post.from_address,
-                 post.subject, len(entry.data), decision.action, decision.reason, received),
+                (entry.id, entry.route, facts["message_id"], entry.mail_from, ",".join(entry.rcpt_tos),
+                 facts["from_address"], facts["subject"], len(entry.data), decision.action, decision.reason, received),
             )
