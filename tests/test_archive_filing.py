@@ -29,11 +29,11 @@ def run_step(config, db, raw: bytes, is_minutes: bool = False):
     parsed = parse(raw)
     roster = Roster(db)
     contact = roster.find_contact("anna@dormagen.example")
-    ctx = Post(raw=raw, parsed=parsed, message_id=parsed.message_id,
+    post = Post(raw=raw, parsed=parsed, message_id=parsed.message_id,
                sender_member=roster.member_by_id(contact.member_id) if contact else None, is_minutes=is_minutes)
-    decision = file_in_archive(ctx, Services(config, db))
+    decision = file_in_archive(post, Services(config, db))
     assert BackgroundIndexer.for_config(config).flush()  # the server's indexer catches up
-    return decision, ctx
+    return decision, post
 
 
 def test_step_files_minutes_with_pdf_docx_odt_and_goes_on(config, database):
@@ -46,10 +46,10 @@ def test_step_files_minutes_with_pdf_docx_odt_and_goes_on(config, database):
             ("anlage.odt", odt_bytes("Radverkehr", ["Radverkehrskonzept Kaarst"]), ODT),
         ],
     )
-    decision, ctx = run_step(config, database, raw, is_minutes=True)
+    decision, post = run_step(config, database, raw, is_minutes=True)
     assert decision.is_next
     archive = Archive(config, database)
-    stored = archive.meta.message(ctx.archive_id)
+    stored = archive.meta.message(post.archive_id)
     assert (stored.message_id, stored.meeting, stored.member_name, stored.is_minutes) == ("p1@dormagen.example", "2027-Q1", "Dormagen", True)
     assert archive.maildir.get(stored.maildir_key) == raw  # the original bytes, unchanged
     rows = archive.meta.attachments(stored.id)
@@ -81,35 +81,35 @@ def test_hostile_attachments_are_recorded_and_the_message_is_still_found(config,
             ("bombe.docx", zip_bomb_docx(), DOCX),
         ],
     )
-    _, ctx = run_step(config, database, raw)
+    _, post = run_step(config, database, raw)
     archive = Archive(config, database)
-    rows = archive.meta.attachments(ctx.archive_id)
+    rows = archive.meta.attachments(post.archive_id)
     assert [r["filename"] for r in rows] == ["passwd", "bericht]0;pwn.pdf", "bombe.docx"]
     assert [r["extraction"] for r in rows] == ["ok", "failed", "failed"]
     assert rows[1]["extraction_note"] == "the PDF is encrypted (password protected); its text was not extracted"
     assert rows[2]["extraction_note"].startswith("refused as a zip bomb")
-    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Hitzeschutz")] == [ctx.archive_id]
+    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Hitzeschutz")] == [post.archive_id]
 
 
 def test_a_mail_with_200_attachments_is_archived_with_all_of_them(config, database):
     setup_roster(database)
     attachments = [(f"anlage-{n}.txt", f"Anlage Nummer {n} Baumkataster".encode(), "text/plain") for n in range(200)]
-    _, ctx = run_step(config, database, mail("Viele Anlagen", message_id="many@dormagen.example", attachments=attachments))
+    _, post = run_step(config, database, mail("Viele Anlagen", message_id="many@dormagen.example", attachments=attachments))
     archive = Archive(config, database)
-    rows = archive.meta.attachments(ctx.archive_id)
+    rows = archive.meta.attachments(post.archive_id)
     assert len(rows) == 200 and {r["extraction"] for r in rows} == {"ok"}
-    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Baumkataster")] == [ctx.archive_id]
+    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Baumkataster")] == [post.archive_id]
 
 
 def test_big_pdf_over_the_configured_limit_is_stored_but_not_read(config, database):
     config.archive.extract_max_bytes = 100_000
     setup_roster(database)
     big = pdf_bytes(["Anhang"]).replace(b"%%EOF", b"% " + b"0" * 200_000 + b"\n%%EOF")
-    _, ctx = run_step(config, database, mail("Großer Anhang", "Siehe Anhang Lärmaktionsplan.", message_id="big@x", attachments=[("gross.pdf", big, PDF)]))
+    _, post = run_step(config, database, mail("Großer Anhang", "Siehe Anhang Lärmaktionsplan.", message_id="big@x", attachments=[("gross.pdf", big, PDF)]))
     archive = Archive(config, database)
-    row = archive.meta.attachments(ctx.archive_id)[0]
+    row = archive.meta.attachments(post.archive_id)[0]
     assert (row["extraction"], row["size"]) == ("skipped", len(big))
-    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Lärmaktionsplan")] == [ctx.archive_id]
+    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Lärmaktionsplan")] == [post.archive_id]
 
 
 def test_replies_join_the_thread_of_their_first_message(config, database):

@@ -34,12 +34,12 @@ def file_through_step(config, db, raw: bytes, sender: str) -> int:
     parsed = parse(raw)
     roster = Roster(db)
     contact = roster.find_contact(sender)
-    ctx = Post(raw=raw, parsed=parsed, message_id=parsed.message_id,
+    post = Post(raw=raw, parsed=parsed, message_id=parsed.message_id,
                sender_member=roster.member_by_id(contact.member_id) if contact else None, is_minutes=True,
                now=datetime.datetime(2027, 6, 12, 9, 0, tzinfo=datetime.timezone.utc))
-    assert file_in_archive(ctx, Services(config, db)).is_next
+    assert file_in_archive(post, Services(config, db)).is_next
     assert BackgroundIndexer.for_config(config).flush()
-    return ctx.archive_id
+    return post.archive_id
 
 
 def test_minutes_of_a_planned_meeting_carry_the_derived_host(config, config_file, database):
