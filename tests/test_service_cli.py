@@ -123,3 +123,17 @@ def test_serve_with_an_unusable_data_directory_is_one_error_line(run, tmp_path, 
         f"Error: cannot create the spool directory {blocker / 'data' / 'spool'}: Not a directory. "
         "Set [storage] data_dir to a writable place."
     )
+
+
+def test_held_reject_never_writes_to_a_noreply_address(run, config):
+    load_roster(config)
+    connection = db_module.connect(config.database_path)
+    held_id = HeldStore(connection, config).hold(
+        post(sender="noreply@portal.example"), reason="noreply@portal.example is not a contact on the roster",
+        message_id="portal-1@portal.example", envelope_sender="noreply@portal.example",
+        from_address="noreply@portal.example", subject="Newsletter", key="spool-9",
+    )
+    connection.close()
+    result = run("held", "reject", str(held_id))
+    assert (result.exit_code, result.output) == (0, f"Rejected {held_id}; there is no sender to tell.\n")
+    assert run("queue", "list", "--json").output.strip() == "[]"

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 
 from akn_mail import message as message_module
 from akn_mail.message import Parsed
+from akn_mail.roster.members import Member
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Post:
     message_id: str = ""                     # normalised Message-ID (derived from the bytes when missing)
     approved: bool = False                   # a moderator approved it (re-entered from held mail)
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # when it was received
-    sender_member: object = None             # roster Member of the author (set by check_sender)
+    sender_member: Member | None = None      # roster Member of the author (set by check_sender)
     is_minutes: bool = False                 # set by detect_minutes
     outgoing: bytes | None = None            # the decorated message (set by decorate)
     outbound_id: int | None = None           # delivery queue id (set by enqueue)
