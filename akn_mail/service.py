@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from akn_mail import db as db_module
+from akn_mail import logs
 from akn_mail.config import Config
 from akn_mail.delivery.deliverer import Deliverer
 from akn_mail.delivery.worker import DeliveryWorker
@@ -231,8 +232,6 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
     except OSError:
         pass
     if setup_logging:
-        from akn_mail import logs
-
         logs.setup(config)
 
     def stop(signum, frame):

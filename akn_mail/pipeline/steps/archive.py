@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 
 from akn_mail import logs
-from akn_mail.archive.indexer import BackgroundIndexer
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.services import Services
 
@@ -24,6 +23,10 @@ log = logging.getLogger("akn_mail.archive")
 
 def file_in_archive(post: Post, services: Services) -> Decision:
     """File the post; minutes are linked to their meeting and acknowledged to the sender."""
+    # Imported here: the archive package loads whoosh, which the SMTP edge process (it
+    # imports the pipeline through service.py) never needs.
+    from akn_mail.archive.indexer import BackgroundIndexer
+
     filed = services.archive.file(post.raw, parsed=post.parsed, is_minutes=post.is_minutes,
                                   member=post.sender_member, received=post.now, index=False)
     post.archive_id = filed.message.id
