@@ -112,6 +112,12 @@ class Processor:
             log.error("%s", error)
             self._finished(name)
             return False
+        except OSError as error:
+            # Unreadable (written by another user, say): said once, and left in the spool
+            # for an admin; it stays marked as in hand, so it is not tried every second.
+            logs.event(log, "spool_unreadable", level=logging.ERROR, segment=name, error=type(error).__name__,
+                       detail=str(error))
+            return False
         self.inbox.put(entries)
         return True
 
