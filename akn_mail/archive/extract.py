@@ -274,39 +274,74 @@ def pdf_text(data: bytes, max_pages: int) -> tuple[str, list[str], str]:
 
 
 def docx_text(data: bytes, max_pages: int) -> tuple[str, list[str], str]:
+    """Paragraphs and tables in document order; a table row is one line, its cells joined
+    by " | " (empty cells kept, so columns stay aligned for the results reader)."""
     import docx
+    from docx.table import Table
 
     document = docx.Document(io.BytesIO(data))
     lines, headings = [], []
-    for paragraph in document.paragraphs:
-        line = paragraph.text.strip()
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            lines.extend(_docx_table_lines(block))
+            continue
+        line = block.text.strip()
         if not line:
             continue
         lines.append(line)
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        style = (block.style.name if block.style is not None else "") or ""
         if style.startswith(("Heading", "Überschrift", "Title", "Titel")):
             headings.append(line)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [cell.text.strip() for cell in row.cells if cell.text.strip()]
-            if cells:
-                lines.append(" | ".join(cells))
     text = "\n".join(lines)
     return text, headings or text_headings(text), ""
 
 
+def _docx_table_lines(table) -> list[str]:
+    lines = []
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # a merged cell is listed once per grid column it spans
+                continue
+            seen.add(id(cell._tc))
+            cells.append(" ".join(cell.text.split()))
+        if any(cells):
+            lines.append(" | ".join(cells))
+    return lines
+
+
 def odt_text(data: bytes, max_pages: int) -> tuple[str, list[str], str]:
+    """Paragraphs, headings and tables in document order; a table row is one line, its
+    cells joined by " | "."""
     from odf import teletype
-    from odf.namespaces import TEXTNS
+    from odf.namespaces import TABLENS, TEXTNS
     from odf.opendocument import load
 
     document = load(io.BytesIO(data))
     lines, headings = [], []
 
+    def cell_text(cell) -> str:
+        parts = []
+
+        def collect(node):
+            for child in node.childNodes:
+                if getattr(child, "qname", None) in ((TEXTNS, "p"), (TEXTNS, "h")):
+                    parts.append(teletype.extractText(child))
+                elif getattr(child, "childNodes", None):
+                    collect(child)
+
+        collect(cell)
+        return " ".join(" ".join(parts).split())
+
     def walk(node):
         for child in node.childNodes:
             qname = getattr(child, "qname", None)
-            if qname == (TEXTNS, "h") or qname == (TEXTNS, "p"):
+            if qname == (TABLENS, "table-row"):
+                cells = [cell_text(cell) for cell in child.childNodes
+                         if getattr(cell, "qname", None) == (TABLENS, "table-cell")]
+                if any(cells):
+                    lines.append(" | ".join(cells))
+            elif qname == (TEXTNS, "h") or qname == (TEXTNS, "p"):
                 line = teletype.extractText(child).strip()
                 if line:
                     lines.append(line)

@@ -25,6 +25,8 @@ from akn_mail.archive.extract import MESSAGE_BUDGET_FACTOR, Extraction, Limits, 
 from akn_mail.archive.index import EXCERPT_CHARS, ArchiveIndex, IndexBusy, naive_utc
 from akn_mail.archive.mime import ParsedMail, read
 from akn_mail.archive.store import Maildir, MetadataStore, StoredMessage
+from akn_mail.results.service import Results
+from akn_mail.results.store import ResultStore
 
 log = logging.getLogger("akn_mail.archive")
 
@@ -50,6 +52,8 @@ class Archive:
         self.config = config
         self.db = db
         self._roster = roster
+        self.results_read: list[int] = []  # minutes whose results were read by this Archive
+        self.minutes_indexed: list[int] = []  # list minutes whose text this Archive read (their receipt is due)
         self.maildir = Maildir(config.maildir_path)
         self.index = ArchiveIndex(config.index_dir)
         self.meta = MetadataStore(db)
@@ -94,6 +98,8 @@ class Archive:
         key = self.maildir.add(raw)
         stored = self._record(parsed, raw, key, extractions, is_minutes=is_minutes, member=member, source=source,
                               meeting=meeting)
+        if index:
+            self.read_results(stored, parsed, extractions)
         indexed = False
         if index:
             indexed = self.index_pending(timeout=FILING_LOCK_TIMEOUT, first=(stored, parsed, extractions))
@@ -180,6 +186,22 @@ class Archive:
             return parsed.references[0]
         return parsed.in_reply_to or parsed.message_id
 
+    # -- results (decisions and tasks) -------------------------------------------------------
+
+    def read_results(self, stored: StoredMessage, parsed: ParsedMail, extractions: list[Extraction]) -> None:
+        """Read the decisions and tasks of current minutes once their text is known (body and
+        attachments). A failure is logged, never raised: results must not stop filing."""
+        if not stored.is_minutes or not stored.current:
+            return
+        try:
+            if ResultStore(self.db).was_read(stored.id):
+                return
+            text = "\n\n".join(filter(None, [parsed.body, *(result.text for result in extractions)]))
+            if Results(self.db, roster=self._roster).read_minutes(stored.id, text) is not None:
+                self.results_read.append(stored.id)
+        except Exception:
+            log.exception("results not read from minutes archived=%s", stored.id)
+
     # -- the index -------------------------------------------------------------------------
 
     def document(self, stored: StoredMessage, parsed: ParsedMail, extractions: list[Extraction]) -> dict:
@@ -228,12 +250,17 @@ class Archive:
                     parsed = read(self.maildir.get(stored.maildir_key))
                     extractions = self.extract_all(parsed)
                     self._record_extractions(stored.id, extractions)
+                    self.read_results(stored, parsed, extractions)
                     writer.update_document(**self.document(stored, parsed, extractions))
                     done.append(stored.id)
         except IndexBusy as busy:
             log.warning("index busy, filed without indexing: %s", busy)
             return False
         self._mark_indexed(done)
+        for archived_id in done:
+            row = self.db.execute("SELECT is_minutes, source FROM archived_messages WHERE id = ?", (archived_id,)).fetchone()
+            if row is not None and row["is_minutes"] and row["source"] == "list":
+                self.minutes_indexed.append(archived_id)
         return True
 
     def _record_extractions(self, archived_id: int, extractions: list[Extraction]) -> None:

@@ -4,7 +4,9 @@ Filing a post (Maildir + SQLite) takes milliseconds; adding it to the Whoosh ind
 committing takes longer and, every dozen commits, a merge of small segments takes
 hundreds of milliseconds. So the pipeline's archive step files the post, marks it
 unindexed and wakes this thread, which indexes every unindexed post in one batch with its
-own database connection. Searches see a post well within a second of its arrival. A busy
+own database connection. Searches see a post well within a second of its arrival. Minutes
+are read for results (decisions, tasks) here, once their attachments' text is known, and
+their receipt to the sender, which lists those results, is queued right after. A busy
 index (a running ``archive reindex``) is retried; posts left unindexed at a shutdown are
 indexed when the next server starts (or by ``archive reindex``).
 """
@@ -55,6 +57,21 @@ class BackgroundIndexer:
         self.notify()
         return self.idle.wait(timeout)
 
+    def _receipt(self, connection, archived_id: int) -> None:
+        """The minutes receipt to the sender (a failure is logged: it never stops indexing)."""
+        from akn_mail.delivery.queue import DeliveryQueue
+        from akn_mail.notices.notices import Notices
+        from akn_mail.roster.members import Roster
+        from akn_mail.roster.rotation import Rotation
+
+        try:
+            roster = Roster(connection)
+            notices = Notices(self.config, connection, queue=DeliveryQueue(connection, self.config), roster=roster,
+                              rotation=Rotation(connection, roster))
+            notices.minutes_receipt(archived_id)
+        except Exception:
+            log.exception("minutes receipt failed archived=%s", archived_id)
+
     def _run(self) -> None:
         from akn_mail import db as db_module
         from akn_mail.archive.filing import Archive
@@ -69,7 +86,12 @@ class BackgroundIndexer:
             try:
                 connection = db_module.connect(self.config.database_path)
                 try:
-                    done = Archive(self.config, connection).index_pending(timeout=30.0)
+                    archive = Archive(self.config, connection)
+                    done = archive.index_pending(timeout=30.0)
+                    # The minutes receipt waits for the text of the attachments: it lists the
+                    # decisions and tasks read from them (queued once per minutes, by key).
+                    for archived_id in archive.minutes_indexed:
+                        self._receipt(connection, archived_id)
                     pending = connection.execute("SELECT count(*) FROM archived_messages WHERE indexed = 0").fetchone()[0]
                 finally:
                     connection.close()

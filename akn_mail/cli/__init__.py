@@ -28,6 +28,7 @@ COMMANDS = {
     "held": ("akn_mail.cli.held:held", "List, show, approve, reject or discard held mail."),
     "search": ("akn_mail.cli.search:search", "Search the archive."),
     "archive": ("akn_mail.cli.archive:archive", "The archive of every post and the minutes of every meeting."),
+    "results": ("akn_mail.cli.results:results", "Decisions and tasks from the minutes, tracked until done."),
     "remind": ("akn_mail.cli.remind:remind", "Send the reminders due today."),
     "templates": ("akn_mail.cli.templates:templates", "Check, list and preview the mail templates."),
     "tasks": ("akn_mail.cli.tasks:tasks", "List admin tasks that arrived by mail and mark them done."),

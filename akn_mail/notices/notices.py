@@ -28,6 +28,8 @@ from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.notices.templating import Templates
 from akn_mail.roster.members import Roster
 from akn_mail.roster.rotation import Rotation
+from akn_mail.results import tokens as result_tokens
+from akn_mail.results.store import ResultStore
 
 log = logging.getLogger("akn_mail.notices")
 
@@ -167,12 +169,20 @@ class Notices:
             )
         ]
         received = _parse_datetime(row["date"]) or _parse_datetime(row["archived_at"]) or dt.datetime.now(dt.timezone.utc)
+        key = f"minutes-receipt:{row['message_id'] or archived_id}"
+        if self.db.execute("SELECT 1 FROM outbound WHERE source_key = ?", (key,)).fetchone():
+            return None  # sent already (the indexer saw these minutes again)
+        results, token = None, ""
+        store = ResultStore(self.db)
+        if store.was_read(archived_id):
+            results = store.for_meeting(row["meeting_id"], archived_id)
+            token = result_tokens.issue(self.db, archived_id, row["meeting_id"], row["from_address"])
         return self.send(
             "minutes_receipt", [row["from_address"]], envelope_sender=NULL_SENDER,
-            in_reply_to=f"<{row['message_id']}>" if row["message_id"] else None,
-            key=f"minutes-receipt:{row['message_id'] or archived_id}",
+            in_reply_to=f"<{row['message_id']}>" if row["message_id"] else None, key=key,
             sender=SimpleNamespace(name=row["from_name"], email=row["from_address"]), subject=row["subject"],
             meeting=meeting, version=row["minutes_version"], attachments=attachments, received=received,
+            results=results, results_token=token,
         )
 
 

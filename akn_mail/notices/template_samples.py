@@ -14,6 +14,19 @@ MEMBERS = ["Dormagen", "EnergieAgentur.NRW", "Grevenbroich", "Jüchen", "Kaarst"
            "Meerbusch", "Neuss", "Rhein-Kreis Neuss", "Rommerskirchen"]
 
 
+def sample_results() -> list[SimpleNamespace]:
+    """Two results as ``akn_mail.results.store.Result`` shows them to templates."""
+    return [
+        SimpleNamespace(position=1, kind="decision", kind_de="Beschluss", top="TOP 2: Stadtradeln",
+                        text="Alle Mitglieder nehmen am Stadtradeln 2027 teil.", who="", due_date=None, due_text="",
+                        meeting="2027-Q2", archived_id=12, id=31, status="decided"),
+        SimpleNamespace(position=2, kind="task", kind_de="Aufgabe", top="TOP 3: Wärmeplanung",
+                        text="Leitfaden für die Ausschreibung der Wärmeplanung erstellen", who="Rhein-Kreis Neuss",
+                        due_date=dt.date(2027, 6, 30), due_text="30.06.2027", meeting="2027-Q2", archived_id=12, id=32,
+                        status="open"),
+    ]
+
+
 def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
     """Variables for template NAME (without ``list``, which comes from the config)."""
     contact = SimpleNamespace(name="Markus Schäfer", email="m.schaefer@juechen.example")
@@ -41,6 +54,7 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
             sender=contact, subject="[Protokoll] Sitzung 2. Quartal 2027 in Jüchen", meeting=meeting, version=2,
             attachments=["Protokoll_AKN_2027-05-12.pdf", "Anlage_Wärmeplanung.docx"],
             received=dt.datetime(2027, 5, 19, 14, 5, tzinfo=dt.timezone.utc),
+            results=sample_results(), results_token="Xy7kQ2mN9pLr4sT6vW8zA1bC3dE5fG0h",
         ),
         "moderation_notice": dict(held=held, token="q3Vd9xN2kLp0aZ7wYt4sRb1c"),
         "moderation_done": dict(action="approve", held=held),

@@ -4,7 +4,7 @@ Receives every post that passed the loop, sender and duplicate checks, with
 ``post.is_minutes`` set by ``detect_minutes``. Files the original bytes in the Maildir and
 the metadata in SQLite (``akn_mail.archive.filing``), links minutes to their meeting, wakes
 the background indexer (``akn_mail.archive.indexer``) that adds the text to the search
-index moments later, and sends the host a receipt for minutes. Filing is
+index moments later and, for minutes, reads their results and sends the host a receipt. Filing is
 idempotent by Message-ID, so a re-run after a crash files nothing twice. Always goes on
 to the next step: archiving never stops a post from being distributed; a failure to
 store raises, so the spool entry is kept and retried.
@@ -37,9 +37,6 @@ def file_in_archive(post: Post, services: Services) -> Decision:
         log, "archived", message_id=filed.message.message_id, id=filed.message.id, minutes=filed.message.is_minutes,
         meeting=filed.message.meeting or "", flags=filed.message.flags, duplicate=filed.duplicate,
     )
-    if filed.message.is_minutes and not filed.duplicate:
-        try:
-            services.notices.minutes_receipt(filed.message.id)
-        except Exception as error:  # a receipt must never make filing the minutes fail
-            logs.event(log, "minutes_receipt_failed", id=filed.message.id, error=type(error).__name__)
+    # The receipt for minutes follows from the indexer, once the attachments are read and the
+    # results (decisions, tasks) found in them can be listed.
     return Decision.next()
