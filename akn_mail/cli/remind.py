@@ -1,4 +1,4 @@
-"""``akn-mail remind``: send the host and minutes reminders due today (safe to run daily)."""
+"""``akn-mail remind``: send the host, minutes and task reminders due today (safe to run daily)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from akn_mail.cli.app import App
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (fields in the README).")
 @click.pass_obj
 def remind(app: App, dry_run: bool, today: str | None, as_json: bool) -> None:
-    """Send the reminders due today: next host, missing minutes. Never sends one twice.
+    """Send the reminders due today: next host, missing minutes, tasks due. Never sends one twice.
 
     \b
         akn-mail remind --dry-run
@@ -34,7 +34,7 @@ def remind(app: App, dry_run: bool, today: str | None, as_json: bool) -> None:
         click.echo("No reminders due.")
         return
     for reminder in reminders:
-        what = "host of" if reminder.kind == "host" else "minutes missing for"
+        what = {"host": "host of", "minutes": "minutes missing for", "task": "task due"}[reminder.kind]
         to = reminder.recipient or "nobody: the host has no contact with delivery on"
         click.echo(f"{reminder.status}: {what} {reminder.meeting} ({reminder.member}) -> {to}")
     sent = sum(1 for r in reminders if r.status == "sent")

@@ -5,6 +5,9 @@
 - host reminder: from ``[reminders] host_weeks_before`` weeks before a quarter begins
   until its end, to every contact (delivery enabled) of the quarter's host from the
   rotation, unless the meeting is already held or cancelled;
+- task reminder: ``TASK_DAYS_BEFORE`` days before the due date of an open task (a result
+  of the minutes, ``akn-mail results``) until that day, to the contacts of the member
+  responsible for it (remembered in ``results_reminders``);
 - minutes reminder: from ``[reminders] minutes_after_days`` days after a meeting's date
   (a regular meeting not cancelled, or an extra one) when no minutes are filed for it in
   the archive, to the contacts of its host. Meetings more than ``MINUTES_WINDOW_DAYS``
@@ -28,21 +31,23 @@ from typing import Any
 from akn_mail import db as db_module
 from akn_mail.config import Config
 from akn_mail.notices.notices import Notices, contact_variables, meeting_variables
+from akn_mail.results.store import ResultStore
 from akn_mail.roster.quarter import Quarter
 
 log = logging.getLogger("akn_mail.reminders")
 
 MINUTES_WINDOW_DAYS = 90
+TASK_DAYS_BEFORE = 7  # a task's responsible member hears of it a week before its due date
 NO_CONTACT = "no contact"  # the host has no contact with delivery on: nobody to remind
-KINDS = ("host", "minutes")
+KINDS = ("host", "minutes", "task")
 
 
 @dataclass
 class Reminder:
     """One reminder to one person (the --json form of ``akn-mail remind``)."""
 
-    kind: str  # host | minutes
-    meeting: str  # key: the quarter of a regular meeting, meeting:<id> of an extra one
+    kind: str  # host | minutes | task
+    meeting: str  # key: the quarter of a regular meeting, meeting:<id> of an extra one, result:<id> of a task
     quarter: str
     date: str | None
     member: str
@@ -102,7 +107,7 @@ class Reminders:
                 reminder = Reminder("host", entry.quarter, entry.quarter, _iso(entry.date), entry.host.name,
                                     contact.email, contact.name)
                 variables = dict(contact=contact_variables(contact), member=_member(entry.host), meeting=meeting,
-                                 quarter_start=quarter.first_day)
+                                 quarter_start=quarter.first_day, open_tasks=self.open_tasks())
                 due.append((reminder, variables))
         return due
 
@@ -141,6 +146,35 @@ class Reminders:
                 due.append((reminder, variables))
         return due
 
+    def open_tasks(self) -> list[Any]:
+        """The open tasks of every member (results of earlier minutes), for the next meeting's host."""
+        return ResultStore(self.db).list(open_only=True)
+
+    def task_due(self, today: dt.date) -> list[tuple[Reminder, dict]]:
+        """Open tasks due within TASK_DAYS_BEFORE days: one reminder per contact of the member responsible."""
+        last = today + dt.timedelta(days=TASK_DAYS_BEFORE)
+        due = []
+        for result in ResultStore(self.db).list(open_only=True):
+            if result.due_date is None or not result.member_name or not (today <= result.due_date <= last):
+                continue
+            key = f"result:{result.id}"
+            try:
+                contacts = self._recipients(result.member_name)
+            except Exception:  # the member was renamed or removed since
+                contacts = []
+            if not contacts:
+                due.append((Reminder("task", key, result.meeting, result.due_date.isoformat(), result.member_name, "", "",
+                                     status=NO_CONTACT), {}))
+            for contact in contacts:
+                reminder = Reminder("task", key, result.meeting, result.due_date.isoformat(), result.member_name,
+                                    contact.email, contact.name)
+                variables = dict(contact=contact_variables(contact), member=SimpleNamespace(name=result.member_name),
+                                 result=result, days=(result.due_date - today).days,
+                                 open_tasks=[r for r in ResultStore(self.db).list(open_only=True)
+                                             if r.member_name == result.member_name and r.id != result.id])
+                due.append((reminder, variables))
+        return due
+
     def _meetings_with_minutes(self) -> set[int]:
         """Meeting ids the archive has minutes for."""
         rows = self.db.execute(
@@ -150,6 +184,11 @@ class Reminders:
         return {row[0] for row in rows}
 
     def _already_sent(self, reminder: Reminder) -> bool:
+        if reminder.kind == "task":
+            return self.db.execute(
+                "SELECT 1 FROM results_reminders WHERE result_id = ? AND recipient = ? AND kind = 'due'",
+                (int(reminder.meeting.split(":")[1]), reminder.recipient.lower()),
+            ).fetchone() is not None
         return self.db.execute(
             "SELECT 1 FROM sent_reminders WHERE kind = ? AND meeting = ? AND recipient = ?",
             (reminder.kind, reminder.meeting, reminder.recipient.lower()),
@@ -161,7 +200,7 @@ class Reminders:
         """Send what is due on TODAY (or, with dry_run, say what would be sent)."""
         today = today or dt.date.today()
         result = []
-        for reminder, variables in self.host_due(today) + self.minutes_due(today):
+        for reminder, variables in self.host_due(today) + self.minutes_due(today) + self.task_due(today):
             if reminder.status == NO_CONTACT:
                 log.warning("reminder not sent kind=%s meeting=%s member=%s reason=no-contact-with-delivery-on",
                             reminder.kind, reminder.meeting, reminder.member)
@@ -175,8 +214,11 @@ class Reminders:
         return result
 
     def _send(self, reminder: Reminder, variables: dict) -> None:
-        template = "host_reminder" if reminder.kind == "host" else "minutes_reminder"
+        template = {"host": "host_reminder", "minutes": "minutes_reminder", "task": "task_reminder"}[reminder.kind]
         recipient = reminder.recipient.lower()
+        if reminder.kind == "task":
+            self._send_task(reminder, variables, recipient)
+            return
         with db_module.transaction(self.db):
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO sent_reminders (kind, meeting, recipient, member_name) VALUES (?, ?, ?, ?)",
@@ -195,6 +237,24 @@ class Reminders:
         reminder.status = "sent"
         reminder.outbound_id = outbound_id
         log.info("reminder sent kind=%s meeting=%s to=%s outbound=%s", reminder.kind, reminder.meeting, recipient, outbound_id)
+
+
+    def _send_task(self, reminder: Reminder, variables: dict, recipient: str) -> None:
+        result_id = int(reminder.meeting.split(":")[1])
+        with db_module.transaction(self.db):
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO results_reminders (result_id, recipient, kind) VALUES (?, ?, 'due')",
+                (result_id, recipient))
+            if cursor.rowcount == 0:
+                reminder.status = "already sent"
+                return
+            outbound_id = self.notices.send("task_reminder", [reminder.recipient],
+                                            key=f"reminder:task:{result_id}:{recipient}", **variables)
+            self.db.execute("UPDATE results_reminders SET outbound_id = ? WHERE result_id = ? AND recipient = ? AND kind = 'due'",
+                            (outbound_id, result_id, recipient))
+        reminder.status = "sent"
+        reminder.outbound_id = outbound_id
+        log.info("reminder sent kind=task result=%s to=%s outbound=%s", result_id, recipient, outbound_id)
 
 
 def _member(member: Any) -> SimpleNamespace:

@@ -85,6 +85,9 @@ class Requests:
         owner = self.config.list_alias("owner").lower()
         request = self.config.list_alias("request").lower()
         local_parts = {address.lower() for address in recipients}
+        corrected = self.correct_results(message, envelope_sender)
+        if corrected is not None:
+            return corrected
         if owner in local_parts:
             decision = self.forward_to_admins(raw, message, envelope_sender)
             if request not in local_parts:
@@ -107,6 +110,18 @@ class Requests:
             in_reply_to=_message_id(message), key=_key("help", message), requester=replier,
         )
         return Decision.accept(f"help sent to {replier}")
+
+    def correct_results(self, message: EmailMessage, envelope_sender: str) -> Decision | None:
+        """A host's reply to a minutes receipt (it goes to -owner) that corrects the results."""
+        from akn_mail.notices.moderation import reply_text
+        from akn_mail.notices.result_replies import ResultReplies
+
+        if is_automatic(message, envelope_sender, self.config):
+            return None
+        subject = " ".join(str(message.get("Subject", "")).split())
+        outcome = ResultReplies(self.config, self.db, notices=self.notices).handle(
+            message, _reply_address(message, envelope_sender), subject, reply_text(message))
+        return Decision.accept(str(outcome)) if outcome is not None else None
 
     def forward_to_admins(self, raw: bytes, message: EmailMessage, envelope_sender: str) -> Decision:
         """Mail to -owner goes, unchanged, to the admins (marked so it cannot go round)."""
