@@ -1,7 +1,9 @@
 """Which member a phrase in the minutes names: "Kaarst", "Stadt Kaarst", "RKN", "Grevenbr.".
 
-One function, ``match_member``, so the results room has one place that turns the text of a
-"Zuständig" cell into a member (until the roster offers the one shared matcher). Full names
+One function, ``match_member``, is the results room's one place that turns the text of a
+"Zuständig" cell into a member. A phrase that is a member's name goes through the roster's
+member-name matcher (``akn_mail.roster.members.match_member``: case, umlauts, ae/oe/ue);
+only its exact match counts, never its "Did you mean" suggestion. Names inside a phrase
 are matched as words, the longest first, so "Rhein-Kreis Neuss" never reads as "Neuss".
 Abbreviations: the county's usual short forms (RKN, Kreis, Kreisverwaltung), the advisor's
 (EA.NRW), a cut-off name with a dot ("Korschenbr.") and the capitalised first three letters
@@ -12,8 +14,10 @@ kept as written, never guessed.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Iterable
 
+from akn_mail.roster.members import match_member as roster_match
 from akn_mail.text import fold
 
 # Short forms written in the alliance's minutes, by a word of the member's name.
@@ -33,6 +37,9 @@ def match_member(phrase: str, names: Iterable[str]) -> str | None:
     names = list(names)
     if not phrase or not names:
         return None
+    exact, _ = roster_match(phrase, [SimpleNamespace(name=name) for name in names])
+    if exact is not None:
+        return exact.name
     text = _words(phrase)
     found: list[str] = []
     # Whole names, longest first; a match is cut out so its parts do not match again.
