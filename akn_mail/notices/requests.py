@@ -33,6 +33,7 @@ from akn_mail.config import Config
 from akn_mail.message import normalise_message_id
 from akn_mail.notices.moderation import Moderation, find_tokens, reply_text
 from akn_mail.notices.notices import NULL_SENDER, Notices, _is_own_address
+from akn_mail.notices.result_replies import ResultReplies
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.services import Services
 from akn_mail.subject import strip_reply_markers
@@ -113,9 +114,6 @@ class Requests:
 
     def correct_results(self, message: EmailMessage, envelope_sender: str) -> Decision | None:
         """A host's reply to a minutes receipt (it goes to -owner) that corrects the results."""
-        from akn_mail.notices.moderation import reply_text
-        from akn_mail.notices.result_replies import ResultReplies
-
         if is_automatic(message, envelope_sender, self.config):
             return None
         subject = " ".join(str(message.get("Subject", "")).split())

@@ -81,10 +81,10 @@ def _numbers(text: str) -> list[int]:
 
 
 class ResultReplies:
-    def __init__(self, config, db: sqlite3.Connection, notices: Notices | None = None):
+    def __init__(self, config, db: sqlite3.Connection, *, notices: Notices):
         self.config = config
         self.db = db
-        self.notices = notices or Notices(config, db)
+        self.notices = notices
         self.results = Results(db, roster=self.notices.roster)
 
     def handle(self, message: EmailMessage, replier: str, subject: str, body: str) -> ReplyOutcome | None:
