@@ -26,9 +26,16 @@ from functools import lru_cache
 import Stemmer
 from whoosh.analysis import Filter, RegexTokenizer, Token
 
-# Words: letters and digits; a hyphen inside a word ("Rhein-Kreis") joins parts.
-WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
+# Words: letters and digits; a hyphen or dot inside a word ("Rhein-Kreis", "klima.nrw",
+# "5.1.1") joins parts. Such a word is also indexed whole, folded but not stemmed
+# (``is_whole``), so that a query for it finds it and not a prefix of unrelated words.
+WORD = re.compile(r"\w+(?:[-.]\w+)*", re.UNICODE)
 PART = re.compile(r"\w+", re.UNICODE)
+
+
+def is_whole(token: str) -> bool:
+    """A word with inner punctuation, indexed and looked up as it stands."""
+    return "-" in token or "." in token
 
 # Function words that carry no meaning for a search (they are left out of the index).
 STOP_WORDS = frozenset(
@@ -125,12 +132,19 @@ class GermanTokenizer(RegexTokenizer):
                 # Dropped without taking a position, on both the document and the query
                 # side, so "Protokoll der Sitzung" still matches as a phrase.
                 continue
-            parts = list(PART.finditer(whole)) if "-" in whole else [match]
+            if is_whole(whole) and mode == "query":
+                # A query looks such a word up whole ("klima.nrw", "E-Mobilität"); the searcher
+                # falls back to its parts in a lower tier.
+                parts = [match]
+            else:
+                parts = list(PART.finditer(whole)) if is_whole(whole) else [match]
             pieces = [(p.group(0), match.start() + p.start() if p is not match else match.start()) for p in parts]
-            if len(parts) > 1 and mode != "query":
-                # Indexed also joined ("Rheinkreis"); a query gives the parts, which then
-                # stay a plain phrase.
-                pieces.append((whole.replace("-", ""), match.start()))
+            if len(parts) > 1:
+                # Indexed also whole ("rhein-kreis", "klima.nrw") and, for a hyphenated word,
+                # joined ("Rheinkreis"), at the first part's position.
+                pieces.append((whole, match.start()))
+                if "-" in whole and "." not in whole:
+                    pieces.append((whole.replace("-", ""), match.start()))
             for index, (text, offset) in enumerate(pieces):
                 token.text = text
                 token.boost = 1.0
@@ -149,11 +163,11 @@ class GermanTokenizer(RegexTokenizer):
 
 
 class GermanFilter(Filter):
-    """Every word replaced by its stem."""
+    """Every word replaced by its stem; a word with inner punctuation only folded."""
 
     def __call__(self, tokens):
         for token in tokens:
-            token.text = stem(token.text)
+            token.text = fold(token.text) if is_whole(token.text) else stem(token.text)
             yield token
 
 

@@ -33,6 +33,9 @@ log = logging.getLogger("akn_mail.archive")
 # How long the filing of one post waits for the index lock before leaving the post for
 # the next writer (the post itself is safe in the Maildir and SQLite by then).
 FILING_LOCK_TIMEOUT = 5.0
+# Field weights of the text field (see ``Archive.document``).
+SUBJECT_WEIGHT = 2
+HEADING_COPIES = 2
 
 
 @dataclass
@@ -214,9 +217,11 @@ class Archive:
         heading_text = "\n".join(headings)
         sender_words = " ".join(filter(None, [stored.from_name, stored.from_address.replace("@", " ").replace(".", " "),
                                               stored.from_address, stored.member_name]))
-        # Subject and headings twice: a word there weighs more than one in passing.
-        text = "\n\n".join(filter(None, [stored.subject, stored.subject, heading_text, heading_text, parsed.body, names,
-                                           attachment_text, stored.host or "", stored.member_name]))
+        # BM25F field weights in one field: BM25F adds a field's term frequency times its weight
+        # before saturating, which is what repeating the field's text does. The subject counts
+        # SUBJECT_WEIGHT times, a heading HEADING_COPIES times more than its line in the text.
+        text = "\n\n".join(filter(None, [*[stored.subject] * SUBJECT_WEIGHT, *[heading_text] * HEADING_COPIES, parsed.body,
+                                           names, attachment_text, stored.host or "", stored.member_name]))
         return {
             "id": str(stored.id),
             "message_id": stored.message_id,

@@ -5,7 +5,9 @@ headings, text, host and sender), "phrases", AND/OR/NOT and parentheses, prefix 
 fields ``host:``, ``from:``, ``subject:``, ``meeting:`` and ``date:`` (``date:2025``,
 ``date:[2025-01-01 to 2025-06-30]``, ``date:>2025-03``). Each word is stemmed and folded as
 in the index (``analysis``), and a word of four letters or more also finds the compounds
-that contain it (``analysis.expansion_key``). Minutes whose subject or headings match rank first, then by BM25 score.
+that contain it (``analysis.expansion_key``). A query of words and phrases is run in tiers,
+from literal to loose (``tiers``), each ranked below the one before; within a tier by BM25F
+(field weights of subject and headings in the text field, see ``filing.Archive.document``).
 Superseded versions of minutes are left out (``archive show`` still has them).
 """
 
@@ -20,7 +22,10 @@ from dataclasses import dataclass
 from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
-from akn_mail.archive.analysis import MIN_TAIL_START, WORD, expansion_key, fold, stem
+from akn_mail.archive import tiers
+from akn_mail.archive.tiers import PREFIX_WEIGHT, TAIL_WEIGHT
+from akn_mail.archive.analysis import MIN_TAIL_START, PART, WORD, expansion_key, fold, is_whole, stem
+from akn_mail.archive.compounds import Splitter
 from akn_mail.archive.index import ArchiveIndex, IndexDamaged, naive_utc
 from akn_mail.archive.store import ArchiveError
 
@@ -28,10 +33,9 @@ from akn_mail.archive.store import ArchiveError
 DEFAULT_FIELD = "body"
 QUERY_FIELDS = ("host", "from", "subject", "date", "meeting", "headings", "body")
 OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
-# Expanded compounds and prefixes count less than the word itself.
-PREFIX_WEIGHT = 0.6
-TAIL_WEIGHT = 0.5
 MARK_START, MARK_END = "\x02", "\x03"
+# A lower tier's best score is at most this share of the score above it.
+TIER_GAP = 0.9
 TAILS = True  # look words up inside compounds too (bench/compounds.py measures without)
 
 
@@ -53,6 +57,7 @@ class Hit:
     host: str | None
     score: float
     snippet: str  # matches between MARK_START and MARK_END
+    tier: str = "literal"  # which reading of the query found it (``tiers``)
 
     def as_json(self) -> dict:
         return {
@@ -170,6 +175,8 @@ def _expand(node: wq.Query) -> wq.Query:
     if isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
         node.text = fold(node.text)
         return node
+    if isinstance(node, wq.Phrase):
+        return _phrase_parts(node)
     if isinstance(node, wq.compound.CompoundQuery):
         node.subqueries = [_expand(sub) for sub in node.subqueries]
         return node
@@ -178,6 +185,22 @@ def _expand(node: wq.Query) -> wq.Query:
         return node
     if hasattr(node, "child") and isinstance(node.child, wq.Query):
         node.child = _expand(node.child)
+    return node
+
+
+def _phrase_parts(node: wq.Phrase) -> wq.Phrase:
+    """Inside a phrase a word with inner punctuation stands for its parts, as indexed one
+    position each ("Rhein-Kreis Neuss" is rhein, kreis, neuss)."""
+    if not any(isinstance(word, str) and is_whole(word) for word in node.words):
+        return node
+    words = []
+    for word in node.words:
+        if isinstance(word, str) and is_whole(word):
+            words.extend(stem(part.group(0)) for part in PART.finditer(word))
+        else:
+            words.append(word)
+    node.words = words
+    node.char_ranges = None
     return node
 
 
@@ -241,7 +264,7 @@ def _replace_placeholders(node: wq.Query, ranges: dict) -> wq.Query:
     return node
 
 
-def parse_query(text: str, schema) -> wq.Query:
+def parse_query(text: str, schema, expand: bool = True) -> wq.Query:
     check_syntax(text)
     # date: clauses are read here (whoosh's date parser misreads open ranges) and put back
     # into the parsed tree where they stood, so "A OR date:2025" keeps its meaning.
@@ -256,13 +279,15 @@ def parse_query(text: str, schema) -> wq.Query:
     parsed = _parser(schema).parse(text)
     if ranges:
         parsed = _replace_placeholders(parsed, ranges)
-    return _expand(parsed)
+    return _expand(parsed) if expand else parsed
 
 
 def _field_filter(schema, fieldname: str, value: str) -> wq.Query:
     value = value.replace('"', " ").strip()
     parsed = QueryParser(fieldname, schema).parse(f'"{value}"')
-    return parsed
+    if isinstance(parsed, wq.Term) and is_whole(parsed.text):
+        parsed = wq.Phrase(fieldname, [parsed.text])
+    return _phrase_parts(parsed) if isinstance(parsed, wq.Phrase) else parsed
 
 
 # --- searching --------------------------------------------------------------------------
@@ -360,6 +385,8 @@ class ArchiveSearch:
         self.db = db
         self._searcher = None
         self._inode = None
+        self._split_for = None
+        self._split: Splitter | None = None
 
     def _current_searcher(self):
         """One searcher kept open across queries, renewed when a writer committed since
@@ -435,7 +462,7 @@ class ArchiveSearch:
     def _search(self, searcher, text: str, *, minutes: bool, host: str | None, sender: str | None,
                 since: datetime.date | None, until: datetime.date | None, limit: int) -> list[Hit]:
         schema = searcher.schema
-        query = parse_query(text, schema)
+        parsed = parse_query(text, schema, expand=False)
         filters: list[wq.Query] = []
         if minutes:
             filters.append(wq.Term("minutes", True))
@@ -454,23 +481,44 @@ class ArchiveSearch:
             start = naive_utc(datetime.datetime.combine(since, datetime.time.min)) if since else None
             end = naive_utc(datetime.datetime.combine(until, datetime.time.max)) if until else None
             filters.append(wq.DateRange("date", start, end))
-        if filters:
-            query = wq.And([query, *filters])
-        superseded = self._superseded()
-        mask = wq.Or([wq.Term("id", value) for value in superseded]) if superseded else None
-        # A few more than asked for, so that minutes matching in subject or headings
-        # can move up from just below the cut.
-        window = max(limit * 3, 30)
-        results = searcher.search(query, limit=window, mask=mask)
-        matcher = _WordMatcher(query)
-        ranked = []
-        for rank, hit in enumerate(results):
-            heading_match = bool(hit["minutes"]) and matcher.any_in(f"{hit['subject']}\n{hit.get('headings') or ''}")
-            ranked.append((not heading_match, -hit.score, rank, hit))
-        ranked.sort(key=lambda item: item[:3])
-        return [self._hit(hit, matcher) for _, _, _, hit in ranked[:limit]]
+        superseded = [wq.Term("id", value) for value in self._superseded()]
+        reading = tiers.plan(parsed, self._splitter(searcher).split, _expand)
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        floor: float | None = None
+        for name, tier_query in reading.tiers(_expand):
+            if len(hits) >= limit:
+                break
+            query = wq.And([tier_query, *filters]) if filters else tier_query
+            excluded = superseded + [wq.Term("id", value) for value in seen]
+            mask = wq.Or(excluded) if excluded else None
+            # A few more than asked for when minutes move up within the tier.
+            window = max(limit * 3, 30) if reading.prefer_minutes else limit - len(hits)
+            ranked = []
+            for rank, hit in enumerate(searcher.search(query, limit=window, mask=mask)):
+                ranked.append((reading.prefer_minutes and not hit["minutes"], -hit.score, rank, hit))
+            ranked.sort(key=lambda item: item[:3])
+            matcher = _WordMatcher(query)
+            found = ranked[:limit - len(hits)]
+            # Scores of a lower tier are scaled below the last score shown, so that a
+            # higher score still means a better hit across tiers.
+            top = max((hit.score for *_, hit in found), default=0.0) or 1.0
+            scale = min(1.0, floor * TIER_GAP / top) if floor is not None else 1.0
+            for *_, hit in found:
+                seen.add(hit["id"])
+                hits.append(self._hit(hit, matcher, name, hit.score * scale))
+            if hits:
+                floor = min(hit.score for hit in hits)
+        return hits
 
-    def _hit(self, hit, matcher: _WordMatcher) -> Hit:
+    def _splitter(self, searcher) -> Splitter:
+        """One splitter per searcher: its word frequencies are that index's."""
+        if self._split_for is not searcher:
+            self._split_for = searcher
+            self._split = Splitter(lambda term: searcher.doc_frequency(DEFAULT_FIELD, term))
+        return self._split
+
+    def _hit(self, hit, matcher: _WordMatcher, tier: str = "literal", score: float | None = None) -> Hit:
         excerpt = hit.get("excerpt") or ""
         snippet = matcher.snippet(excerpt) if matcher else " ".join(excerpt[:220].split())
         date = hit["date"].replace(tzinfo=datetime.timezone.utc).isoformat() if hit.get("date") else ""
@@ -483,6 +531,7 @@ class ArchiveSearch:
             minutes=bool(hit.get("minutes")),
             meeting=hit.get("meeting") or None,
             host=hit.get("host_name"),
-            score=float(hit.score or 0.0),
+            score=float(hit.score or 0.0) if score is None else score,
             snippet=snippet,
+            tier=tier,
         )

@@ -24,7 +24,8 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
     """Search the archive: words, "phrases", AND/OR/NOT, prefix*, host: from: subject: date:.
 
     Words are matched in German: Förderprogramme finds Förderprogramm, Waerme finds Wärme,
-    Wärmeplanung finds Wärmeplanungsgesetz. Minutes whose subject or headings match come first.
+    Wärmeplanung finds Wärmeplanungsgesetz, Schulhofbegrünung also "Begrünung der Schulhöfe"
+    (ranked below). Minutes come first with --minutes, Protokoll or TOP in the query.
 
     \b
         akn-mail search Wärmeplanung

@@ -1,0 +1,187 @@
+"""Tiered retrieval: from what the user wrote to looser readings of it, each ranked below the last.
+
+A query of plain words and "phrases" (the usual case) is read as a list of *concepts*.
+The searcher runs the tiers in order and stops as soon as the hits fill the page:
+
+  literal        every concept as written: words (with their inflections and the compounds
+                 containing them), exact phrases
+  parts          a query compound may also be found by all its parts apart
+                 (``Schulhofbegrünung`` -> "Begrünung der Schulhöfe"); ``compounds`` splits
+  near           a phrase's words within ``NEAR_SLOP`` positions, in order
+  near any order ... in any order ("Kantine, fair beliefert" for "faire Kantine")
+  most concepts  any concept, ranked by how many concepts a post matches
+  one part       a single part of a query compound ("Lärmkartierung" for ``Lärmaktionsplan``)
+
+Anything else in the query (fields, OR, NOT, prefixes, dates) is a constraint that every tier
+keeps; a query made only of such clauses has the literal tier alone. Words that ask for
+minutes (``Protokoll``, ``Niederschrift``, ``TOP``) are not required words: they make minutes
+rank first in each tier. A two-word query also rewards the joined compound (``Lärm Schutz``
+-> ``Lärmschutz``).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from akn_mail.archive.analysis import PART, expansion_key, stem
+
+DEFAULT_FIELD = "body"
+NEAR_SLOP = 6
+# Score of one matched concept in the "most concepts" tier, above any BM25 score.
+CONCEPT_WEIGHT = 1000.0
+JOINED_BOOST = 2.0
+MIN_SINGLE_PART = 4
+MINUTES_WORDS = frozenset({stem("Protokoll"), stem("Protokolle"), stem("Niederschrift")})
+# Expanded compounds and prefixes count less than the word itself.
+PREFIX_WEIGHT = 0.6
+TAIL_WEIGHT = 0.5
+
+
+def word_query(surface: str, fieldname: str = DEFAULT_FIELD, boost: float = 1.0) -> wq.Query:
+    """One word: its stem, and the compounds that start with, contain or end with it."""
+    term = stem(surface)
+    node = wq.Term(fieldname, term, boost=boost)
+    key = expansion_key(term, surface)
+    if key is None:
+        return node
+    parts = [node, wq.Prefix(fieldname, key, boost=boost * PREFIX_WEIGHT)]
+    if fieldname == DEFAULT_FIELD:
+        parts.append(wq.Prefix("tails", key, boost=boost * TAIL_WEIGHT))
+    return wq.Or(parts)
+
+
+@dataclass
+class Concept:
+    """One word or phrase of the query, with its looser readings."""
+
+    node: wq.Query                      # the parsed (unexpanded) Term or Phrase
+    surface: str                        # as typed (a word) or the phrase's words
+    parts: list[str] = field(default_factory=list)   # a compound's parts (empty: none)
+
+    @property
+    def is_phrase(self) -> bool:
+        return isinstance(self.node, wq.Phrase)
+
+    def part_groupings(self) -> list[list[str]]:
+        """Adjacent parts joined in every way but all in one (Bau|amts|leitung -> bauamts|leitung, ...)."""
+        count = len(self.parts)
+        groupings = []
+        for cuts in itertools.product((False, True), repeat=count - 1):
+            if not any(cuts):
+                continue
+            groups, current = [], self.parts[0]
+            for cut, part in zip(cuts, self.parts[1:]):
+                if cut:
+                    groups.append(current)
+                    current = part
+                else:
+                    current += part
+            groups.append(current)
+            groupings.append(groups)
+        return groupings
+
+    def parts_query(self) -> wq.Query | None:
+        if len(self.parts) < 2:
+            return None
+        return wq.Or([wq.And([word_query(unit) for unit in groups]) for groups in self.part_groupings()])
+
+    def near_query(self, ordered: bool) -> wq.Query | None:
+        if not self.is_phrase:
+            return None
+        words = [word for word in self.node.words if isinstance(word, str)]
+        if len(words) < 2:
+            return None
+        return wq.spans.SpanNear2([wq.Term(self.node.fieldname, word) for word in words], slop=NEAR_SLOP,
+                                  ordered=ordered)
+
+    def single_parts(self) -> list[str]:
+        return [part for part in self.parts if len(part) >= MIN_SINGLE_PART]
+
+
+@dataclass
+class Plan:
+    """What the searcher runs: concepts, constraints and the tiers built from them."""
+
+    concepts: list[Concept]
+    constraints: list[wq.Query]
+    prefer_minutes: bool = False
+    boosts: list[wq.Query] = field(default_factory=list)
+
+    def tiers(self, literal) -> list[tuple[str, wq.Query]]:
+        """(name, query) in rank order; ``literal`` expands a parsed node as the literal tier does."""
+        concepts = self.concepts
+        if not concepts:
+            return [("literal", self._required([]))] if self.constraints else []
+        literal_of = [literal(copy.deepcopy(c.node)) for c in concepts]
+        tiers = [("literal", self._required(literal_of))]
+        parts_of = [c.parts_query() for c in concepts]
+        with_parts = [wq.Or([lit, parts]) if parts is not None else lit for lit, parts in zip(literal_of, parts_of)]
+        if any(parts is not None for parts in parts_of):
+            tiers.append(("parts", self._required(with_parts)))
+        near = [c.near_query(True) for c in concepts]
+        if any(n is not None for n in near):
+            ordered = [wq.Or([q, n]) if n is not None else q for q, n in zip(with_parts, near)]
+            tiers.append(("near", self._required(ordered)))
+            anyorder = [wq.Or([q, c.near_query(False)]) if c.is_phrase and c.near_query(False) is not None else q
+                        for q, c in zip(with_parts, concepts)]
+            tiers.append(("near any order", self._required(anyorder)))
+        else:
+            anyorder = with_parts
+        loose = []
+        for query, concept in zip(anyorder, concepts):
+            if concept.is_phrase:
+                # A phrase's words each count as a concept of their own here.
+                words = [w for w in concept.node.words if isinstance(w, str)]
+                loose.extend(literal(wq.Term(concept.node.fieldname, w)) for w in words)
+            else:
+                loose.append(query)
+        if len(loose) >= 2:
+            counted = [wq.ConstantScoreQuery(q, CONCEPT_WEIGHT) for q in loose]
+            tiers.append(("most concepts", self._required([wq.Or(counted + [copy.deepcopy(q) for q in loose])])))
+        singles = [word_query(part) for c in concepts for part in c.single_parts()]
+        if singles:
+            tiers.append(("one part", self._required([wq.Or(singles)])))
+        return tiers
+
+    def _required(self, queries: list[wq.Query]) -> wq.Query:
+        every = [*queries, *self.constraints]
+        main = every[0] if len(every) == 1 else wq.And(every)
+        if self.boosts:
+            return wq.AndMaybe(main, wq.Or(self.boosts))
+        return main
+
+
+def plan(parsed: wq.Query, split, expand) -> Plan:
+    """Read the parsed query as concepts and constraints (see the module docstring).
+
+    ``split(word)`` gives a compound's parts; ``expand(node)`` is the literal expansion."""
+    children = parsed.subqueries if isinstance(parsed, wq.And) else [parsed]
+    concepts, constraints = [], []
+    for child in children:
+        if isinstance(child, wq.Term) and child.fieldname == DEFAULT_FIELD and isinstance(child.text, str):
+            surface = getattr(child, "surface", None) or child.text
+            concept = Concept(child, surface)
+            pieces = [p.group(0) for p in PART.finditer(surface)]
+            if len(pieces) > 1:
+                concept.parts = [p.lower() for p in pieces]  # THG-Bilanz, klima.nrw
+            else:
+                concept.parts = split(surface)
+            concepts.append(concept)
+        elif isinstance(child, wq.Phrase) and child.fieldname == DEFAULT_FIELD:
+            concepts.append(Concept(child, " ".join(w for w in child.words if isinstance(w, str))))
+        else:
+            constraints.append(expand(child))
+    prefer = [c for c in concepts if not c.is_phrase and (c.node.text in MINUTES_WORDS or c.surface == "TOP")]
+    result = Plan(concepts, constraints, prefer_minutes=bool(prefer))
+    if prefer and len(prefer) < len(concepts):
+        result.concepts = [c for c in concepts if c not in prefer]
+    words = [c for c in result.concepts if not c.is_phrase]
+    if len(result.concepts) == 2 and len(words) == 2 and all(w.surface.isalpha() for w in words):
+        joined = words[0].surface + words[1].surface.lower()
+        result.boosts.append(word_query(joined, boost=JOINED_BOOST))
+    return result
+
