@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from akn_mail.errors import AknError
 from akn_mail.files import DurableMaildir
+from akn_mail.message import normalise_message_id
 
 
 class ArchiveError(AknError):
@@ -159,7 +160,7 @@ class MetadataStore:
         if text.isdigit():
             row = self.db.execute(MESSAGE_SELECT + " WHERE am.id = ?", (int(text),)).fetchone()
         if row is None:
-            row = self.db.execute(MESSAGE_SELECT + " WHERE am.message_id = ?", (text.strip("<>"),)).fetchone()
+            row = self.db.execute(MESSAGE_SELECT + " WHERE am.message_id = ?", (normalise_message_id(text),)).fetchone()
         if row is None:
             raise UnknownMessage(
                 f"no archived message with ID {text}; find IDs with: akn-mail search WORDS (or akn-mail archive list)"

@@ -35,6 +35,7 @@ from akn_mail import db as db_module
 from akn_mail import logs
 from akn_mail.config import Config
 from akn_mail.errors import AknError
+from akn_mail.message import normalise_message_id
 
 log = logging.getLogger("akn_mail.delivery")
 
@@ -98,7 +99,7 @@ class DeliveryQueue:
                     return row["id"]
             cursor = self.db.execute(
                 "INSERT INTO outbound (message_id, kind, sender, source_key, subject, body) VALUES (?, ?, ?, ?, ?, ?)",
-                (message_id.strip("<>"), kind, sender, key, subject, body),
+                (normalise_message_id(message_id), kind, sender, key, subject, body),
             )
             outbound_id = cursor.lastrowid
             self.db.executemany(

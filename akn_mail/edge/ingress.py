@@ -28,7 +28,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from akn_mail import logs
 from akn_mail.config import Config
 from akn_mail.edge.spool import Entry, GroupCommitter
-from akn_mail.message import structure_problem
+from akn_mail.message import normalise_message_id, structure_problem
 
 log = logging.getLogger("akn_mail.ingress")
 
@@ -136,7 +136,7 @@ def _message_id(data: bytes) -> str:
         if not line.strip():
             break
         if line[:11].lower() == b"message-id:":
-            return line[11:].strip().decode("ascii", "replace").strip("<>")
+            return normalise_message_id(line[11:].decode("ascii", "replace"))
     return ""
 
 

@@ -32,6 +32,7 @@ from akn_mail.config import Config
 from akn_mail.edge.spool import Entry, Spool
 from akn_mail.errors import AknError
 from akn_mail.files import write_durably
+from akn_mail.message import normalise_message_id
 from akn_mail.notices.templating import Templates
 
 log = logging.getLogger("akn_mail.held")
@@ -185,7 +186,7 @@ class HeldStore:
         told = None
         if recipient and not is_automatic_address(recipient):
             notice = self._rejection_notice(row, recipient, reason)
-            queue.enqueue(notice.as_bytes(), [recipient], message_id=str(notice["Message-ID"]).strip("<>"),
+            queue.enqueue(notice.as_bytes(), [recipient], message_id=normalise_message_id(str(notice["Message-ID"])),
                           kind="post_rejected", sender=self.config.bounce_address, subject=str(notice["Subject"]))
             told = recipient
         self._decide(held_id, "rejected", reason)

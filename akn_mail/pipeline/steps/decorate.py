@@ -20,7 +20,7 @@ import re
 from email.utils import getaddresses, make_msgid
 
 from akn_mail import logs
-from akn_mail.message import edit_headers, format_address, header_all, header_str
+from akn_mail.message import edit_headers, format_address, header_all, header_str, normalise_message_id
 from akn_mail.notices.footer import add_footer
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.services import Services
@@ -80,7 +80,7 @@ def decorate(post: Post, services: Services) -> Decision:
         # Every copy needs the same Message-ID, for threading, the archive and duplicate checks
         # (the processor derives one from the bytes; a step run alone makes one up).
         if not post.message_id:
-            post.message_id = make_msgid(domain=config.list_domain).strip("<>")
+            post.message_id = normalise_message_id(make_msgid(domain=config.list_domain))
         replace["Message-ID"] = f"<{post.message_id}>"
     subject = prefixed_subject(post.subject, config.list.subject_prefix)
     if subject is not None:
