@@ -253,7 +253,7 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
     # Imported here: the archive loads whoosh, which the SMTP edge process never needs.
     from akn_mail.archive.indexer import BackgroundIndexer
 
-    BackgroundIndexer.for_config(config).notify()
+    BackgroundIndexer.for_config(config, wakeup=wakeup).notify()
     processor.start()
     deliveries = DeliveryWorker(Services(config, wakeup=wakeup, resolver=resolver))
     deliveries.start()

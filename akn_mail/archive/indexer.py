@@ -31,8 +31,9 @@ _indexers_lock = threading.Lock()
 class BackgroundIndexer:
     """One thread per process and index directory."""
 
-    def __init__(self, config):
+    def __init__(self, config, wakeup: threading.Event | None = None):
         self.config = config
+        self.wakeup = wakeup  # the delivery worker's wake-up event: a queued receipt goes out at once
         self.wake = threading.Event()
         self.idle = threading.Event()
         self.thread = threading.Thread(target=self._run, name="akn-archive-indexer", daemon=True)
@@ -40,12 +41,14 @@ class BackgroundIndexer:
         self.thread.start()
 
     @classmethod
-    def for_config(cls, config) -> "BackgroundIndexer":
+    def for_config(cls, config, wakeup: threading.Event | None = None) -> "BackgroundIndexer":
         key = Path(config.index_dir).resolve()
         with _indexers_lock:
             indexer = _indexers.get(key)
             if indexer is None or not indexer.thread.is_alive():
-                indexer = _indexers[key] = cls(config)
+                indexer = _indexers[key] = cls(config, wakeup)
+            elif wakeup is not None:
+                indexer.wakeup = wakeup
             return indexer
 
     def notify(self) -> None:
@@ -59,16 +62,10 @@ class BackgroundIndexer:
 
     def _receipt(self, connection, archived_id: int) -> None:
         """The minutes receipt to the sender (a failure is logged: it never stops indexing)."""
-        from akn_mail.delivery.queue import DeliveryQueue
-        from akn_mail.notices.notices import Notices
-        from akn_mail.roster.members import Roster
-        from akn_mail.roster.rotation import Rotation
+        from akn_mail.services import Services
 
         try:
-            roster = Roster(connection)
-            notices = Notices(self.config, connection, queue=DeliveryQueue(connection, self.config), roster=roster,
-                              rotation=Rotation(connection, roster))
-            notices.minutes_receipt(archived_id)
+            Services(self.config, connection, wakeup=self.wakeup).notices.minutes_receipt(archived_id)
         except Exception:
             log.exception("minutes receipt failed archived=%s", archived_id)
 

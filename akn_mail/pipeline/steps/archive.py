@@ -31,7 +31,7 @@ def file_in_archive(post: Post, services: Services) -> Decision:
                                   member=post.sender_member, received=post.now, index=False)
     post.archive_id = filed.message.id
     if not filed.duplicate:
-        BackgroundIndexer.for_config(services.config).notify()
+        BackgroundIndexer.for_config(services.config, wakeup=services.wakeup).notify()
     # logs.event quotes values with spaces (meeting="extra 2027-03-20") so each stays one field.
     logs.event(
         log, "archived", message_id=filed.message.message_id, id=filed.message.id, minutes=filed.message.is_minutes,
