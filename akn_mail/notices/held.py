@@ -162,7 +162,7 @@ class HeldStore:
         return segment
 
     def record_outcome(self, held_id: int, outcome: str) -> None:
-        """What the serve worker did with an approved message (shown by ``held list --all --json``)."""
+        """What the serve worker did with an approved message (kept in the held row's ``decision_note``)."""
         with db_module.transaction(self.db):
             self.db.execute("UPDATE held SET decision_note = ? WHERE id = ?", (outcome, held_id))
 
