@@ -130,6 +130,17 @@ class StaticResolver:
         return self.policies.get(domain)
 
 
+def wait_until(predicate, timeout: float = WAIT):
+    """Poll PREDICATE until it is truthy or the deadline passes; its last value (a deadline, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
 def send(port: int, sender: str, recipients: list[str], message: bytes | str, lmtp: bool = False):
     client_class = smtplib.LMTP if lmtp else smtplib.SMTP
     client = client_class("127.0.0.1", port, local_hostname="client.localhost", timeout=WAIT)
@@ -156,4 +167,5 @@ def post(subject: str = "Treffen im Mai", sender: str = "klimaschutz@dormagen.ex
     ).encode("utf-8")
 
 
-__all__ = ["Relay", "Sink", "StaticResolver", "ThreadedService", "configure", "load_roster", "post", "send", "WAIT", "Path"]
+__all__ = ["Relay", "Sink", "StaticResolver", "ThreadedService", "configure", "load_roster", "post", "send", "wait_until",
+           "WAIT", "Path"]

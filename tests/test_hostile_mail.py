@@ -24,7 +24,8 @@ from akn_mail.edge.spool import Entry, Spool
 from akn_mail.pipeline.processor import Processor, is_transient
 from akn_mail.services import Services
 
-from service_support import WAIT, Relay, StaticResolver, ThreadedService, configure, load_roster, post, send
+from service_support import (WAIT, Relay, StaticResolver, ThreadedService, configure, load_roster, post, send,
+                             wait_until)
 
 HOSTILE = Path(__file__).parent / "data" / "hostile"
 NESTED_MULTIPART = (HOSTILE / "nested-multipart.eml").read_bytes()
@@ -48,16 +49,6 @@ def running(config, relay, tmp_path):
     service = ThreadedService(config, resolver=StaticResolver(), setup_logging=True).start()
     yield service
     service.stop()
-
-
-def wait_until(predicate, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 def held_json(config) -> list[dict]:

@@ -14,7 +14,8 @@ from akn_mail.cli import cli
 from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.notices.held import HeldStore
 
-from service_support import WAIT, Relay, StaticResolver, ThreadedService, configure, load_roster, post, send
+from service_support import (WAIT, Relay, StaticResolver, ThreadedService, configure, load_roster, post, send,
+                             wait_until)
 
 
 @pytest.fixture
@@ -35,16 +36,6 @@ def service(config, relay, contacts):
     service = ThreadedService(config, resolver=StaticResolver()).start()
     yield service
     service.stop()
-
-
-def wait_until(predicate, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 def received_rows(config):
