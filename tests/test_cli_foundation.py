@@ -55,7 +55,7 @@ def test_import_then_member_list(imported):
 def test_member_list_json(imported):
     data = json.loads(imported("member", "list", "--json").stdout)
     neuss = next(item for item in data["members"] if item["name"] == "Neuss")
-    assert set(neuss) == {"name", "kind", "hosts", "joined", "left", "current", "periods", "contacts"}
+    assert set(neuss) == {"name", "kind", "hosts", "joined", "left", "current", "periods", "contacts", "recipients"}
     assert [contact["email"] for contact in neuss["contacts"]] == ["f.lorenz@neuss.example", "klimaanpassung@neuss.example"]
 
 

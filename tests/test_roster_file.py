@@ -163,6 +163,7 @@ def test_json_export_fields(roster):
                 "email": "f.lorenz@neuss.example", "name": "Felix Lorenz", "member": "Neuss",
                 "member_kind": "municipality", "delivery_enabled": True, "disabled_reason": "",
             }],
+            "recipients": [],
         }]
     }
 

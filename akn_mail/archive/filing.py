@@ -205,6 +205,13 @@ class Archive:
         except Exception:
             log.exception("results not read from minutes archived=%s", stored.id)
 
+    def minutes_files(self, archived_id: int) -> tuple[list[tuple[str, bytes, str]], str]:
+        """The attachments (file name, bytes, content type) and body text of an archived message,
+        as the members' recipients get them."""
+        stored = self.meta.message(archived_id)
+        parsed = read(self.maildir.get(stored.maildir_key))
+        return [(part.filename, part.data, part.content_type) for part in parsed.attachments], parsed.body
+
     # -- the index -------------------------------------------------------------------------
 
     def document(self, stored: StoredMessage, parsed: ParsedMail, extractions: list[Extraction]) -> dict:

@@ -60,14 +60,23 @@ class BackgroundIndexer:
         self.notify()
         return self.idle.wait(timeout)
 
-    def _receipt(self, connection, archived_id: int) -> None:
-        """The minutes receipt to the sender (a failure is logged: it never stops indexing)."""
+    def _receipt(self, connection, archived_id: int, archive) -> None:
+        """The minutes receipt to the sender, then the minutes to the members' read-only
+        recipients (a failure is logged: it never stops indexing)."""
+        from akn_mail.notices.informing import minutes_to_recipients
         from akn_mail.services import Services
 
         try:
-            Services(self.config, connection, wakeup=self.wakeup).notices.minutes_receipt(archived_id)
+            notices = Services(self.config, connection, wakeup=self.wakeup).notices
+            notices.minutes_receipt(archived_id)
         except Exception:
             log.exception("minutes receipt failed archived=%s", archived_id)
+            return
+        try:
+            files, body = archive.minutes_files(archived_id)
+            minutes_to_recipients(notices, archived_id, files, body if not files else "")
+        except Exception:
+            log.exception("minutes not sent to recipients archived=%s", archived_id)
 
     def _run(self) -> None:
         from akn_mail import db as db_module
@@ -88,7 +97,7 @@ class BackgroundIndexer:
                     # The minutes receipt waits for the text of the attachments: it lists the
                     # decisions and tasks read from them (queued once per minutes, by key).
                     for archived_id in archive.minutes_indexed:
-                        self._receipt(connection, archived_id)
+                        self._receipt(connection, archived_id, archive)
                     pending = connection.execute("SELECT count(*) FROM archived_messages WHERE indexed = 0").fetchone()[0]
                 finally:
                     connection.close()

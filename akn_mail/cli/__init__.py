@@ -22,6 +22,7 @@ COMMANDS = {
     "roster": ("akn_mail.cli.roster:roster", "Import or export the roster of members and contacts."),
     "member": ("akn_mail.cli.member:member", "List, add and change members."),
     "contact": ("akn_mail.cli.contact:contact", "Add, remove, move and list contacts."),
+    "recipient": ("akn_mail.cli.recipient:recipient", "Read-only recipients of a member: they get the minutes and results, never post."),
     "rotation": ("akn_mail.cli.rotation:rotation", "Show and shape the host rotation."),
     "serve": ("akn_mail.cli.serve:serve", "Receive mail for the list over SMTP (or LMTP) and deliver it to every contact."),
     "queue": ("akn_mail.cli.queue:queue", "Show waiting and failed deliveries; retry them now."),

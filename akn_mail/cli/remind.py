@@ -34,7 +34,8 @@ def remind(app: App, dry_run: bool, today: str | None, as_json: bool) -> None:
         click.echo("No reminders due.")
         return
     for reminder in reminders:
-        what = {"host": "host of", "minutes": "minutes missing for", "task": "task due"}[reminder.kind]
+        what = {"host": "host of", "minutes": "minutes missing for", "task": "task due",
+                "summary": "results summary"}[reminder.kind]
         to = reminder.recipient or "nobody: the host has no contact with delivery on"
         click.echo(f"{reminder.status}: {what} {reminder.meeting} ({reminder.member}) -> {to}")
     sent = sum(1 for r in reminders if r.status == "sent")

@@ -52,3 +52,16 @@ CREATE TABLE results_reminders (
     sent_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (result_id, recipient, kind)
 );
+
+-- Informationsweitergabe: read-only recipients of a member (not contacts: they get the
+-- minutes and/or a monthly summary of the results, never list mail, and cannot post).
+CREATE TABLE recipients (
+    id              INTEGER PRIMARY KEY,
+    member_id       INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+    email           TEXT NOT NULL,
+    name            TEXT NOT NULL DEFAULT '',
+    gets            TEXT NOT NULL DEFAULT 'all' CHECK (gets IN ('minutes', 'results', 'all')),
+    added_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE UNIQUE INDEX recipients_email ON recipients(lower(email));
+CREATE INDEX recipients_member ON recipients(member_id);

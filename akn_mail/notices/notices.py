@@ -59,12 +59,14 @@ class Notices:
         reply_to: str | None = None,
         in_reply_to: str | None = None,
         key: str | None = None,
+        files: list[tuple[str, bytes, str]] | None = None,
         **variables: Any,
     ) -> int | None:
         """Render NAME and queue it for RECIPIENTS; the outbound id, or None if nobody to tell.
 
         ``envelope_sender`` None is the list's bounce address (VERP), ``""`` the null sender.
         ``key`` makes the call idempotent (the queue returns the first id for the same key).
+        ``files`` (file name, bytes, content type) are attached to the rendered text.
         """
         recipients = [address for address in dict.fromkeys(r.strip() for r in recipients if r and r.strip())]
         if not recipients:
@@ -74,6 +76,9 @@ class Notices:
             name, to_header if to_header is not None else recipients, sender_alias=sender_alias,
             reply_to=reply_to, in_reply_to=in_reply_to, **variables,
         )
+        for filename, data, content_type in files or ():
+            maintype, _, subtype = (content_type or "application/octet-stream").partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
         outbound_id = self.queue.enqueue(
             message.as_bytes(), recipients, message_id=str(message["Message-ID"]), sender=envelope_sender,
             kind=name, key=key, subject=str(message["Subject"]),

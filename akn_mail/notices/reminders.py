@@ -8,6 +8,9 @@
 - task reminder: ``TASK_DAYS_BEFORE`` days before the due date of an open task (a result
   of the minutes, ``akn-mail results``) until that day, to the contacts of the member
   responsible for it (remembered in ``results_reminders``);
+- results summary: on the first run of a month, to every read-only recipient who gets
+  ``results`` (``akn-mail recipient``), the open and done results of the month before
+  (one per recipient and month, by the queue key);
 - minutes reminder: from ``[reminders] minutes_after_days`` days after a meeting's date
   (a regular meeting not cancelled, or an extra one) when no minutes are filed for it in
   the archive, to the contacts of its host. Meetings more than ``MINUTES_WINDOW_DAYS``
@@ -31,7 +34,9 @@ from typing import Any
 from akn_mail import db as db_module
 from akn_mail.config import Config
 from akn_mail.notices.notices import Notices, contact_variables, meeting_variables
+from akn_mail.notices.informing import previous_month, send_summary
 from akn_mail.results.store import ResultStore
+from akn_mail.roster.recipients import Recipients
 from akn_mail.roster.quarter import Quarter
 
 log = logging.getLogger("akn_mail.reminders")
@@ -39,7 +44,7 @@ log = logging.getLogger("akn_mail.reminders")
 MINUTES_WINDOW_DAYS = 90
 TASK_DAYS_BEFORE = 7  # a task's responsible member hears of it a week before its due date
 NO_CONTACT = "no contact"  # the host has no contact with delivery on: nobody to remind
-KINDS = ("host", "minutes", "task")
+KINDS = ("host", "minutes", "task", "summary")
 
 
 @dataclass
@@ -175,6 +180,16 @@ class Reminders:
                 due.append((reminder, variables))
         return due
 
+    def summary_due(self, today: dt.date) -> list[tuple[Reminder, dict]]:
+        """The monthly results summary of the month before TODAY's, one per recipient."""
+        first, _ = previous_month(today)
+        month = f"{first:%Y-%m}"
+        due = []
+        for recipient in Recipients(self.db, self.roster).for_results():
+            reminder = Reminder("summary", month, "", None, recipient.member_name, recipient.email, recipient.name)
+            due.append((reminder, {"recipient": recipient}))
+        return due
+
     def _meetings_with_minutes(self) -> set[int]:
         """Meeting ids the archive has minutes for."""
         rows = self.db.execute(
@@ -184,6 +199,9 @@ class Reminders:
         return {row[0] for row in rows}
 
     def _already_sent(self, reminder: Reminder) -> bool:
+        if reminder.kind == "summary":
+            key = f"results-summary:{reminder.meeting}:{reminder.recipient.lower()}"
+            return self.db.execute("SELECT 1 FROM outbound WHERE source_key = ?", (key,)).fetchone() is not None
         if reminder.kind == "task":
             return self.db.execute(
                 "SELECT 1 FROM results_reminders WHERE result_id = ? AND recipient = ? AND kind = 'due'",
@@ -199,8 +217,9 @@ class Reminders:
     def run(self, today: dt.date | None = None, dry_run: bool = False) -> list[Reminder]:
         """Send what is due on TODAY (or, with dry_run, say what would be sent)."""
         today = today or dt.date.today()
+        self._today = today
         result = []
-        for reminder, variables in self.host_due(today) + self.minutes_due(today) + self.task_due(today):
+        for reminder, variables in self.host_due(today) + self.minutes_due(today) + self.task_due(today) + self.summary_due(today):
             if reminder.status == NO_CONTACT:
                 log.warning("reminder not sent kind=%s meeting=%s member=%s reason=no-contact-with-delivery-on",
                             reminder.kind, reminder.meeting, reminder.member)
@@ -214,10 +233,15 @@ class Reminders:
         return result
 
     def _send(self, reminder: Reminder, variables: dict) -> None:
-        template = {"host": "host_reminder", "minutes": "minutes_reminder", "task": "task_reminder"}[reminder.kind]
+        template = {"host": "host_reminder", "minutes": "minutes_reminder", "task": "task_reminder",
+                    "summary": "results_summary"}[reminder.kind]
         recipient = reminder.recipient.lower()
         if reminder.kind == "task":
             self._send_task(reminder, variables, recipient)
+            return
+        if reminder.kind == "summary":
+            reminder.outbound_id = send_summary(self.notices, variables["recipient"], today=self._today)
+            reminder.status = "sent"
             return
         with db_module.transaction(self.db):
             cursor = self.db.execute(

@@ -28,6 +28,7 @@ from akn_mail.db import dry_run_transaction
 from akn_mail.errors import AknError
 from akn_mail.roster.members import Member, Period, Roster, match_member
 from akn_mail.roster.quarter import parse_date
+from akn_mail.roster.recipients import Recipients
 from akn_mail.text import fold, unsafe_character
 
 REQUIRED_COLUMNS = ("member", "kind", "hosts", "contact_name", "contact_email")
@@ -474,6 +475,7 @@ def export_csv(roster: Roster, excel: bool = False) -> str:
 def roster_json(roster: Roster, on: datetime.date | None = None) -> dict:
     """The roster as the stable JSON structure of ``export --format json`` and ``member list --json``."""
     contacts = roster.contacts()
+    recipients = Recipients(roster.db, roster).list()
     members = []
     for member in roster.members():
         members.append({
@@ -488,6 +490,7 @@ def roster_json(roster: Roster, on: datetime.date | None = None) -> dict:
                 for p in member.periods
             ],
             "contacts": [contact_json(contact) for contact in contacts if contact.member_id == member.id],
+            "recipients": [recipient.as_json() for recipient in recipients if recipient.member_id == member.id],
         })
     return {"members": members}
 
