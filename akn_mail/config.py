@@ -51,6 +51,7 @@ class ListSection:
     moderators: list = _key([], "Addresses that may approve or reject held mail by reply; empty means the admins.")
     archive_url: str = _key("", "Web address of the archive for List-Archive; empty leaves the header out.")
     dmarc_rewrite: str = _key("auto", "Rewrite From to \"Name via AKN\": \"always\", \"never\" or \"auto\" (when the author's domain publishes DMARC p=quarantine/reject).")
+    reply_to: str = _key("list", "Where a reply goes: \"list\" sets Reply-To to the list address, so \"Antworten\" in Outlook or Thunderbird reaches everyone; \"author\" sets none, so \"Antworten\" reaches the author only and \"Allen antworten\" everyone. The welcome mail says which.")
     send_to_author: bool = _key(True, "Send a post back to its author as well.")
     duplicate_window_days: int = _key(7, "A Message-ID seen again within this many days is not distributed twice.")
     footer: bool = _key(False, "Add the footer template to every post.")
@@ -358,6 +359,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"[list] language must be \"de\" or \"en\", not {config.list.language!r}.")
     if config.list.dmarc_rewrite not in ("always", "never", "auto"):
         raise ConfigError(f"[list] dmarc_rewrite must be \"always\", \"never\" or \"auto\", not {config.list.dmarc_rewrite!r}.")
+    if config.list.reply_to not in ("list", "author"):
+        raise ConfigError(f"[list] reply_to must be \"list\" or \"author\", not {config.list.reply_to!r}.")
     if config.delivery.verp not in ("auto", "on", "off"):
         raise ConfigError(f"[delivery] verp must be \"auto\", \"on\" or \"off\", not {config.delivery.verp!r}.")
     if config.delivery.connections < 1 or config.delivery.batch_size < 1:

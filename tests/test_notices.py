@@ -90,8 +90,8 @@ def test_contact_add_sends_a_welcome_naming_the_next_host(setup):
     assert message["To"] == "nina.neu@kaarst.example"
     assert message["Subject"] == "Willkommen in der Liste AKN"
     body = text(message)
-    assert body.startswith("Guten Tag Nina Neu,\n\nKaarst hat Sie als Ansprechperson für die Allianz für Klima")
-    assert "Ab sofort erhalten Sie alle Nachrichten der Liste an nina.neu@kaarst.example." in body
+    assert body.startswith("Guten Tag,\n\nSie sind als Ansprechperson für Kaarst in der Liste der Allianz für Klima")
+    assert "Die Nachrichten der Liste erhalten Sie an nina.neu@kaarst.example." in body
     assert f"{format_quarter(str(setup.quarter), 'de')}: Gastgeber ist Dormagen." in body
     assert "„[Protokoll]“ in den Betreff" in body
     # Nobody else was written to.
@@ -104,7 +104,7 @@ def test_contact_remove_sends_a_farewell(setup):
     [(_, message)] = setup.received("klima@kaarst.example")
     assert_notice_headers(message)
     assert message["Subject"] == "Sie erhalten keine Nachrichten der Liste AKN mehr"
-    assert text(message).startswith("Guten Tag Sabine Krüger,\n\nSie sind nicht mehr als Ansprechperson von Kaarst")
+    assert text(message).startswith("Guten Tag,\n\nSie sind nicht mehr als Ansprechperson von Kaarst")
 
 
 def test_member_leave_and_add_send_a_note_to_every_contact(setup):
@@ -141,7 +141,7 @@ def test_english_notices_when_list_language_is_en(setup):
     setup.deliver()
     [(_, message)] = setup.received("nina.neu@kaarst.example")
     assert message["Subject"] == "Welcome to the AKN list"
-    assert text(message).startswith("Hello Nina Neu,\n\nKaarst has named you as its contact person")
+    assert text(message).startswith("Hello Nina Neu,\n\nYou are registered as the contact person for Kaarst")
 
 
 def wait_for_message(setup: Setup, address: str, subject_start: str):

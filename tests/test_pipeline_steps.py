@@ -230,6 +230,7 @@ def test_decorate_rewrites_from_when_the_author_domain_publishes_dmarc_reject(co
             return {"strict.example": "reject"}.get(domain)
 
     config.list.dmarc_rewrite = "auto"
+    config.list.reply_to = "author"
     raw = literal("From: Anna Strict <anna@strict.example>\nSubject: Hallo\nMessage-ID: <d1@strict.example>\n")
     post, services = make_post(config, database, raw, resolver=Resolver())
     decorate(post, services)
@@ -341,3 +342,14 @@ def test_run_stops_at_the_first_decision(config, database, roster):
     decision = run(post, services)
     assert decision.action == Decision.HOLD
     assert queue.entries() == []
+
+
+@pytest.mark.parametrize("setting, expected", [("list", "AKN <akn@lists.example>"), ("author", None)])
+def test_reply_to_follows_the_list_setting(config, database, setting, expected):
+    """Issue 12, item 6: [list] reply_to = "list" makes "Antworten" reach the whole list."""
+    config.list.dmarc_rewrite = "never"
+    config.list.reply_to = setting
+    raw = literal("From: Petra <klimaschutz@dormagen.example>\nSubject: Hallo\nMessage-ID: <r1@dormagen.example>\n")
+    post, services = make_post(config, database, raw)
+    decorate(post, services)
+    assert headers_of(post.outgoing).get("Reply-To") == expected

@@ -140,6 +140,7 @@ def list_variables(config: Config) -> SimpleNamespace:
         minutes_tag=config.list.minutes_tag,
         subject_prefix=config.list.subject_prefix,
         list_id=config.list_id,
+        reply_to=config.list.reply_to,
     )
 
 

@@ -5,9 +5,11 @@
 - RFC 2919 ``List-Id``; RFC 2369 ``List-Post``, ``List-Help``, ``List-Unsubscribe``
   (``mailto:<list>-request@...?subject=unsubscribe``), ``List-Archive`` when
   ``[list] archive_url`` is set; ``Precedence: list``; ``X-Loop: <list address>``.
+- Reply-To (``[list] reply_to``): "list" sets it to the list address, so a plain reply
+  reaches everyone; "author" leaves the author's own (replies reach the author).
 - DMARC: when the author's domain would fail DMARC after these changes (its policy is
-  quarantine or reject), From becomes ``"Name via AKN" <list address>`` and the author is
-  put into Reply-To. ``[list] dmarc_rewrite``: always, never, or auto (look the policy up
+  quarantine or reject), From becomes ``"Name via AKN" <list address>`` and, with
+  reply_to "author", the author is put into Reply-To. ``[list] dmarc_rewrite``: always, never, or auto (look the policy up
 through ``services.resolver``, akn_mail/pipeline/dmarc.py).
 The header fields are changed on the raw bytes (``message.edit_headers``), so the body and
 every other field stay byte-identical.
@@ -85,13 +87,19 @@ def decorate(post: Post, services: Services) -> Decision:
     subject = prefixed_subject(post.subject, config.list.subject_prefix)
     if subject is not None:
         replace["Subject"] = subject
-    if needs_from_rewrite(post, services):
+    rewrite = needs_from_rewrite(post, services)
+    if rewrite:
         name = post.from_name or post.from_address.partition("@")[0]
         replace["From"] = format_address(f"{name} via {config.list.name}", list_address)
+    if config.list.reply_to == "list":
+        # "Antworten" reaches the whole list, as the welcome mail promises.
+        replace["Reply-To"] = format_address(config.list.name, list_address)
+    elif rewrite:
         reply_to = [address for _, address in getaddresses(header_all(message, "Reply-To")) if address]
         if post.from_address.lower() not in (address.lower() for address in reply_to):
             reply_to.append(post.from_address)
         replace["Reply-To"] = ", ".join(reply_to)
+    if rewrite:
         logs.event(log, "decision", message_id=post.message_id, step="decorate", action="rewrite_from",
                    reason="DMARC", sender=post.from_address)
     post.outgoing = edit_headers(post.raw, remove=LIST_FIELDS, replace=replace, prepend=add)
