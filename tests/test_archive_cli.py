@@ -284,3 +284,30 @@ def test_export_needs_either_an_id_and_a_directory_or_an_mbox(filed, config_file
     result = run(config_file, "archive", "export", "--mbox", str(tmp_path / "exists.mbox"))
     assert (result.exit_code, result.output) == (
         1, f"Error: {tmp_path / 'exists.mbox'} exists already; give a new file name with --mbox (export never overwrites files).\n")
+
+
+def test_imported_minutes_keep_their_history(config, config_file, database, tmp_path):
+    """Issue 12, item 8: old minutes are dated by their meeting and sent by their author, so
+    --since/--until, date: and --host find them without a reindex."""
+    rotation = setup_roster(database, start="2026-Q1")
+    rotation.record("2026-Q3", "Jüchen", "2026-09-10", today=datetime.date(2026, 10, 1))
+    document = tmp_path / "Protokoll_Jüchen.pdf"
+    document.write_bytes(pdf_bytes(["Photovoltaik auf kommunalen Dächern"]))
+    result = run(config_file, "archive", "import", str(document), "--meeting", "2026-Q3", "--from", "clara@juechen.example")
+    assert result.exit_code == 0, result.output
+    found = json.loads(run(config_file, "search", "Photovoltaik", "--until", "2026-10-01", "--json").output)
+    assert [(hit["date"][:10], hit["from"], hit["meeting"], hit["host"]) for hit in found] == [
+        ("2026-09-10", "Kontakt Jüchen <clara@juechen.example>", "2026-Q3", "Jüchen")
+    ]
+    assert json.loads(run(config_file, "search", "Photovoltaik", "--since", "2026-10-02", "--json").output) == []
+    assert len(json.loads(run(config_file, "search", "Photovoltaik date:2026-09-10", "--json").output)) == 1
+    assert len(json.loads(run(config_file, "search", "Photovoltaik", "--host", "Juechen", "--json").output)) == 1
+    # A quarter without a recorded or planned date: its last day; --date wins over both.
+    other = tmp_path / "Protokoll_alt.odt"
+    other.write_bytes(odt_bytes("Radverkehr", ["Radverkehrskonzept beschlossen."]))
+    run(config_file, "archive", "import", str(other), "--meeting", "2026-Q2")
+    assert json.loads(run(config_file, "search", "Radverkehrskonzept", "--json").output)[0]["date"][:10] == "2026-06-30"
+    third = tmp_path / "Protokoll_drei.odt"
+    third.write_bytes(odt_bytes("Wärme", ["Wärmepumpen im Bestand."]))
+    run(config_file, "archive", "import", str(third), "--meeting", "2026-Q1", "--date", "12.02.2026")
+    assert json.loads(run(config_file, "search", "Wärmepumpen", "--json").output)[0]["date"][:10] == "2026-02-12"

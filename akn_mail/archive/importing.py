@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
 
 from akn_mail.archive.store import ArchiveError
 
@@ -46,8 +47,9 @@ class ImportResult:
         return "\n".join(lines)
 
 
-def open_source(path: Path, meeting=None) -> Source:
-    """The messages of path; a document is wrapped as minutes of meeting (a SubjectReference)."""
+def open_source(path: Path, meeting=None, day: datetime.date | None = None, sender: str = "") -> Source:
+    """The messages of path; a document is wrapped as minutes of meeting (a SubjectReference),
+    dated day and sent by sender (see document_message)."""
     path = Path(path)
     if path.is_dir():
         if not all((path / sub).is_dir() for sub in ("cur", "new")):
@@ -57,7 +59,7 @@ def open_source(path: Path, meeting=None) -> Source:
         return Source(len(keys), lambda: (box.get_bytes(key) for key in keys))
     suffix = path.suffix.lower()
     if suffix in DOCUMENT_SUFFIXES:
-        return Source(1, lambda: iter([document_message(path, meeting)]), is_document=True)
+        return Source(1, lambda: iter([document_message(path, meeting, day, sender)]), is_document=True)
     with open(path, "rb") as handle:
         head = handle.read(5)
     if head == b"From " or suffix == ".mbox":
@@ -71,22 +73,32 @@ def open_source(path: Path, meeting=None) -> Source:
     )
 
 
-def document_message(path: Path, meeting=None) -> bytes:
+IMPORT_SENDER = "akn-mail import <import@localhost>"
+
+
+def document_message(path: Path, meeting=None, day: datetime.date | None = None, sender: str = "") -> bytes:
     """A message that carries a document as minutes (subject: tag, meeting, file name).
 
     The meeting given with --meeting is written into the subject, so that the stored
     message itself says which meeting it records: an archive rebuilt from the Maildir or
-    an mbox export imported elsewhere files it under the same meeting again.
+    an mbox export imported elsewhere files it under the same meeting again. The message
+    is dated day (the meeting's day: old minutes are found by --since/--until and date:
+    as of their meeting, not of their import), else by the file's time, and sent by sender
+    (the author, "Name <addr>"), else by the importer.
     """
     message = EmailMessage()
-    modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
-    message["From"] = "akn-mail import <import@localhost>"
+    if day is not None:
+        # Noon, local time of the alliance: the day stays the same in every time zone nearby.
+        dated = datetime.datetime.combine(day, datetime.time(12, 0), ZoneInfo("Europe/Berlin"))
+    else:
+        dated = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    message["From"] = sender or IMPORT_SENDER
     if meeting is None:
         message["Subject"] = f"[Protokoll] {path.name}"
     else:
         named = meeting.date.isoformat() if meeting.date else str(meeting.quarter)
         message["Subject"] = f"[Protokoll] Sitzung {named}: {path.name}"
-    message["Date"] = email.utils.format_datetime(modified)
+    message["Date"] = email.utils.format_datetime(dated)
     data = path.read_bytes()
     # The same document imported twice is the same message (skipped the second time).
     message["Message-ID"] = f"<document-{hashlib.sha256(data).hexdigest()[:24]}@import.akn-mail.localhost>"

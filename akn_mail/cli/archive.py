@@ -127,22 +127,35 @@ def export(app: App, ident: str | None, target: Path | None, mbox_path: Path | N
 @archive.command("import")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--meeting", metavar="YYYY-Qn|YYYY-MM-DD", help="File the imported minutes under this meeting.")
+@click.option("--date", "date", metavar="YYYY-MM-DD", default=None,
+              help="Date of a document (default: the meeting's recorded or planned date, else the quarter's last day).")
+@click.option("--from", "sender", metavar="ADDR", default=None,
+              help="Author of a document, e.g. \"Clara Jansen <clara@juechen.example>\" (default: a contact's name for the address).")
 @click.pass_obj
-def import_(app: App, source: Path, meeting: str | None) -> None:
+def import_(app: App, source: Path, meeting: str | None, date: str | None, sender: str | None) -> None:
     """Bring in messages or minutes kept before akn-mail: mbox, Maildir, .eml, PDF/DOCX/ODT.
 
-    A document file becomes minutes; give --meeting unless its name carries the date.
+    A document file becomes minutes; give --meeting unless its name carries the date. It is
+    dated by its meeting (so --since/--until and date: find it as of the meeting), or by
+    --date, and --from names its author. Messages (mbox, Maildir, .eml) keep their own.
 
     \b
         akn-mail archive import alte-liste.mbox
         akn-mail archive import ~/Mail/AKN/
-        akn-mail archive import Protokoll_Kaarst.pdf --meeting 2024-Q3
+        akn-mail archive import Protokoll_Kaarst.pdf --meeting 2024-Q3 --from klima@kaarst.example
     """
     from akn_mail.archive import importing
     from akn_mail.archive.meetings import parse_meeting_option
+    from akn_mail.roster.quarter import parse_date
 
     reference = parse_meeting_option(meeting) if meeting else None
-    sources = importing.open_source(source, reference)
+    day = parse_date(date, "--date") if date else None
+    if day is None and reference is not None:
+        day = reference.date or app.rotation.meeting_date(reference.quarter) or reference.quarter.last_day
+    author = _author(app, sender) if sender else ""
+    if (date or sender) and source.suffix.lower() not in importing.DOCUMENT_SUFFIXES:
+        raise click.UsageError("--date and --from are for a document (PDF, DOCX, ODT); messages keep their own Date and From.")
+    sources = importing.open_source(source, reference, day, author)
     result = importing.ImportResult()
     with click.progressbar(length=sources.count, label="Importing", file=sys.stderr,
                            show_pos=True) as bar:
@@ -150,6 +163,20 @@ def import_(app: App, source: Path, meeting: str | None) -> None:
             importing.import_one(app.archive, raw, reference, result, document=sources.is_document)
             bar.update(1)
     click.echo(result.summary())
+
+
+def _author(app: App, sender: str) -> str:
+    """'Name <addr>' for --from: the address checked, the name given or the contact's."""
+    from email.utils import formataddr
+
+    from akn_mail.roster.members import check_email, split_address
+
+    address, name = split_address(sender)
+    address = check_email(address)
+    if not name:
+        contact = app.roster.find_contact(address)
+        name = contact.name if contact else ""
+    return formataddr((name, address)) if name else address
 
 
 @archive.command("reindex")

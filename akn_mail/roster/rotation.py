@@ -518,6 +518,11 @@ class Rotation:
 
     # -- decisions -------------------------------------------------------------------------
 
+    def meeting_date(self, quarter: str | Quarter) -> datetime.date | None:
+        """The recorded or planned date of quarter's regular meeting, if one is known."""
+        row = self._regular_row(Quarter.parse(quarter))
+        return parse_date(row["date"]) if row is not None and row["date"] else None
+
     def _regular_row(self, quarter: Quarter) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM meetings WHERE kind = 'regular' AND quarter = ?", (str(quarter),)).fetchone()
 
