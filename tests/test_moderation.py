@@ -118,7 +118,7 @@ def test_reject_tells_the_author_and_distributes_nothing(running):
     _, answer = wait_for_message(running, MODERATOR, "Erledigt")
     assert "wurde abgelehnt" in text(answer)
     _, told = wait_for_message(running, STRANGER, "Ihre Nachricht an AKN wurde nicht verteilt")
-    assert "von der Moderation abgelehnt" in text(told)
+    assert "Die Moderation hat sie abgelehnt; sie wurde nicht an die Liste verteilt." in text(told)
     assert held_status(running) == ["rejected"]
     assert contacts_with_post(running, "Werbung") == []
 
@@ -127,7 +127,7 @@ def test_reply_without_a_decision_changes_nothing(running):
     token, notice = held_post(running)
     reply(running, f"Re: {notice['Subject']}", "Wer ist das?\r\n")
     _, answer = wait_for_message(running, MODERATOR, "Nicht ausgeführt: keine Entscheidung gefunden")
-    assert "„ok“ (freigeben), „reject“ (ablehnen) oder „discard“ (verwerfen)" in text(answer)
+    assert "„freigeben“, „ablehnen“ oder „verwerfen“ (auch „ok“, „reject“, „discard“)" in text(answer)
     assert held_status(running) == ["held"]
 
 

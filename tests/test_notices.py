@@ -20,7 +20,7 @@ from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.roster.quarter import Quarter
 from akn_mail.roster.members import Roster
 from akn_mail.roster.rotation import Rotation
-from akn_mail.notices.templating import format_quarter
+from akn_mail.notices.templating import format_date, format_quarter
 
 ADMIN = "admin@rhein-kreis-neuss.example"
 
@@ -92,7 +92,7 @@ def test_contact_add_sends_a_welcome_naming_the_next_host(setup):
     body = text(message)
     assert body.startswith("Guten Tag,\n\nSie sind als Ansprechperson für Kaarst in der Liste der Allianz für Klima")
     assert "Die Nachrichten der Liste erhalten Sie an nina.neu@kaarst.example." in body
-    assert f"{format_quarter(str(setup.quarter), 'de')}: Gastgeber ist Dormagen." in body
+    assert f"Die Sitzung im {format_quarter(str(setup.quarter), 'de')} richtet Dormagen aus." in body
     assert "„[Protokoll]“ in den Betreff" in body
     # Nobody else was written to.
     assert len(setup.relay.sink.transactions) == 1
@@ -116,14 +116,15 @@ def test_member_leave_and_add_send_a_note_to_every_contact(setup):
     assert_notice_headers(message)
     assert message["To"] == "akn@lists.example"
     assert message["Subject"] == "Korschenbroich verlässt die AKN"
-    assert "die Mitgliedschaft von Korschenbroich in der Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss endet mit dem" in text(message)
-    assert "Mitglieder: Dormagen, EnergieAgentur.NRW, Grevenbroich, Jüchen, Kaarst, Meerbusch, Neuss" in text(message)
+    assert "die Mitgliedschaft von Korschenbroich in der Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss endet am" in text(message)
+    after = format_date(dt.date.fromisoformat(on) + dt.timedelta(days=1), "de")
+    assert f"Mitglieder ab dem {after}: Dormagen, EnergieAgentur.NRW, Grevenbroich, Jüchen, Kaarst, Meerbusch, Neuss" in text(message)
 
     setup.cli("member", "add", "Rommerskirchen-Nord", "--kind", "municipality")
     setup.deliver()
     notes = [m for _, m in setup.received("klimaschutz@dormagen.example") if m["Subject"] == "Neues Mitglied: Rommerskirchen-Nord"]
     assert len(notes) == 1
-    assert "Rommerskirchen-Nord ist ab dem" in text(notes[0])
+    assert "Rommerskirchen-Nord ist seit dem" in text(notes[0])
 
 
 def test_note_about_a_member_joining_later_counts_it_among_the_members(setup):
@@ -188,10 +189,10 @@ def test_minutes_receipt_goes_to_the_sender_through_the_service(setup):
     assert envelope_sender == "<>"  # an automatic answer: the null sender, so it can never loop
     assert_notice_headers(receipt)
     assert receipt["In-Reply-To"] == "<minutes-1@dormagen.example>"
-    assert receipt["Subject"] == f"Eingangsbestätigung: Protokoll {quarter}"
+    assert receipt["Subject"] == f"Eingangsbestätigung: Protokoll der Sitzung im {quarter}"
     body = text(receipt)
     assert "Ihre Nachricht „[Protokoll] Sitzung in Dormagen“ vom" in body
-    assert f"Zugeordnet zur Sitzung: {quarter}, Gastgeber Dormagen" in body
+    assert f"Zugeordnet zur Sitzung im {quarter}, ausgerichtet von Dormagen" in body
     assert "Anhänge: Protokoll_Sitzung.txt" in body
     assert "akn-owner@lists.example" in body
 

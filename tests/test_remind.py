@@ -60,8 +60,8 @@ def test_host_reminder_four_weeks_before_the_quarter_and_run_twice_sends_once(se
     assert message["Subject"] == "Erinnerung: Grevenbroich richtet die Sitzung im 2. Quartal 2027 aus"
     assert message["Auto-Submitted"] == "auto-generated"
     body = text(message)
-    assert body.startswith("Guten Tag Jonas Weber,\n\nlaut Rotation ist Grevenbroich Gastgeber der Sitzung")
-    assert "im 2. Quartal 2027 (ab 1. April 2027) und führt das Protokoll." in body
+    assert body.startswith("Guten Tag,\n\nlaut Rotation richtet Grevenbroich die Sitzung der Allianz")
+    assert "im 2. Quartal 2027 aus und führt das Protokoll. Das Quartal beginnt am 1. April 2027." in body
     rows = setup.db.execute("SELECT kind, meeting, recipient FROM sent_reminders ORDER BY recipient").fetchall()
     assert [tuple(row) for row in rows] == [("host", "2027-Q2", address) for address in GREVENBROICH]
 

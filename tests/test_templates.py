@@ -80,7 +80,7 @@ def test_german_welcome_names_next_host_list_and_minutes_tag():
     rendered = Templates(_config(), "de").render("welcome", **sample_variables("welcome"))
     assert rendered.subject == "Willkommen in der Liste AKN"
     assert rendered.body.startswith("Guten Tag,\n")
-    assert "2. Quartal 2027: Gastgeber ist Jüchen, am Mittwoch, 12. Mai 2027, Rathaus Jüchen, Großer Sitzungssaal." in rendered.body
+    assert "Die Sitzung im 2. Quartal 2027 richtet Jüchen aus, am Mittwoch, 12. Mai 2027, Rathaus Jüchen, Großer Sitzungssaal." in rendered.body
     assert "„[Protokoll]“ in den Betreff" in rendered.body
     assert "Mit freundlichen Grüßen" in rendered.body
     assert "Dormagen, EnergieAgentur.NRW, Grevenbroich, Jüchen, Kaarst" in rendered.body
@@ -140,7 +140,7 @@ def test_umlauts_in_subject_are_encoded_and_decode_back():
     rendered = Templates(config, "de").render("minutes_receipt", **sample_variables("minutes_receipt"))
     raw = build_message(config, rendered, "m.schaefer@juechen.example").as_bytes()
     assert b"Eingangsbest=C3=A4tigung" in raw or b"Eingangsbest" in raw
-    assert email.message_from_bytes(raw, policy=SMTP)["Subject"] == "Eingangsbestätigung: Protokoll 2. Quartal 2027"
+    assert email.message_from_bytes(raw, policy=SMTP)["Subject"] == "Eingangsbestätigung: Protokoll der Sitzung im 2. Quartal 2027"
 
 
 def _site(tmp_path: Path, files: dict[str, str]) -> Path:

@@ -422,6 +422,7 @@ class Bounces:
                 "bounce_disabled", admins, key=f"bounce-disabled:{contact.email.lower()}:{message_id}",
                 contact=contact, score=score, threshold=self.config.bounces.threshold,
                 days=self.config.bounces.decay_days, last=last,
+                last_kind=found.kind, last_status=found.status or "", last_diagnostic=found.diagnostic or "",
             )
         except Exception:  # noqa: BLE001 - the disable stands even if the notice cannot be queued
             log.exception("could not queue the notice about %s for the admins", contact.email)

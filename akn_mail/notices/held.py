@@ -198,7 +198,9 @@ class HeldStore:
 
     def _rejection_notice(self, row: sqlite3.Row, recipient: str, reason: str):
         held = SimpleNamespace(
-            id=row["id"], subject=row["subject"], reason=reason or row["reason"], sender=recipient,
+            # reason: why the message was held (the template says it in its language);
+            # note: what the moderator wrote when rejecting it, shown as their words.
+            id=row["id"], subject=row["subject"], reason=row["reason"], note=reason, sender=recipient,
             received=row["held_at"][:10], message_id=row["message_id"],
         )
         return Templates(self.config).message(

@@ -144,7 +144,8 @@ class Notices:
         return self.send(
             "member_left", recipients, to_header=self.config.list.address,
             member=SimpleNamespace(name=member.name, kind=member.kind), left=on,
-            members=[name for name in self.member_names(on) if name != member.name],
+            # The members from the day after: the leaving member is one until `on` inclusive.
+            members=[name for name in self.member_names(on + dt.timedelta(days=1)) if name != member.name],
         )
 
     # -- minutes ---------------------------------------------------------------------------

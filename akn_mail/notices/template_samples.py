@@ -35,7 +35,8 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
                               host="Jüchen", id=17, kind="regular")
     held = SimpleNamespace(
         id=42,
-        reason="Absender ist keine Ansprechperson eines Mitglieds" if language == "de" else "sender is not a contact of a member",
+        reason="j.mueller@stadtwerke-grevenbroich.example is not a contact on the roster",  # as the pipeline writes it
+        note="",
         sender="Jörg Müller <j.mueller@stadtwerke-grevenbroich.example>",
         subject="Förderprogramm Wärmeplanung – Fristverlängerung",
         excerpt="Sehr geehrte Damen und Herren,\n\ndie Frist für Anträge im Förderprogramm\n„Kommunale Wärmeplanung“ wurde bis zum 30. Juni verlängert.",
@@ -83,6 +84,8 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
             contact=SimpleNamespace(name="Sabine Krüger", email="klima@kaarst.example", member_name="Kaarst"),
             score=5.0, threshold=5.0, days=14,
             last="hard 5.1.1 550 5.1.1 <klima@kaarst.example>: Recipient address rejected: User unknown",
+            last_kind="hard", last_status="5.1.1",
+            last_diagnostic="550 5.1.1 <klima@kaarst.example>: Recipient address rejected: User unknown",
         ),
         "footer": dict(),
     }

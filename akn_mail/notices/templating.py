@@ -29,6 +29,7 @@ from typing import Any
 import jinja2
 
 from akn_mail.config import Config
+from akn_mail.notices.reasons import bounce_kind, hold_reason
 from akn_mail.errors import AknError
 from akn_mail.message import SMTP_POLICY
 
@@ -96,7 +97,7 @@ TEMPLATES: dict[str, TemplateInfo] = {
                      ("requester", "contact")),
         TemplateInfo("request_help", "to other mail to the -request address: what that address understands", ("requester",)),
         TemplateInfo("bounce_disabled", "to the admins when a contact's delivery was disabled after repeated bounces",
-                     ("contact", "score", "threshold", "days", "last")),
+                     ("contact", "score", "threshold", "days", "last", "last_kind", "last_status", "last_diagnostic")),
         TemplateInfo("footer", "added to every post when [list] footer = true", (), has_subject=False),
     )
 }
@@ -291,7 +292,24 @@ def make_environment(search_path: list[Path], language: str) -> jinja2.Environme
     environment.filters["date"] = lambda value: format_date(value, language)
     environment.filters["longdate"] = lambda value: format_long_date(value, language)
     environment.filters["quarter"] = lambda value: format_quarter(value, language)
+    environment.filters["meeting_name"] = lambda value: meeting_name(value, language)
+    environment.filters["hold_reason"] = lambda value: hold_reason(value, language)
+    environment.filters["bounce_kind"] = lambda value: bounce_kind(value, language)
+    environment.filters["sentence"] = lambda value: str(value)[:1].upper() + str(value)[1:]
+    environment.filters["next_day"] = lambda value: _as_date(value) + dt.timedelta(days=1)
+    environment.filters["is_future"] = lambda value: _as_date(value) > dt.date.today()
     return environment
+
+
+def meeting_name(meeting: Any, language: str) -> str:
+    """A meeting as a person names it: "Sitzung im 2. Quartal 2027", and an extra meeting by
+    its date, "Sondersitzung am 20. März 2027" (not as the regular one of its quarter)."""
+    if getattr(meeting, "kind", "regular") == "extra" and getattr(meeting, "date", None):
+        if language == "de":
+            return f"Sondersitzung am {format_date(meeting.date, language)}"
+        return f"extra meeting on {format_date(meeting.date, language)}"
+    quarter = format_quarter(getattr(meeting, "quarter", ""), language)
+    return f"Sitzung im {quarter}" if language == "de" else f"meeting of {quarter}"
 
 
 def split_subject(text: str, *, has_subject: bool, name: str) -> Rendered:
