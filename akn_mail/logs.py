@@ -82,6 +82,34 @@ def event(logger: logging.Logger, name: str, *, level: int = logging.INFO, **val
     logger.log(level, "%s %s", name, fields(**values))
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the moment (click's test runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def setup_cli(verbose: bool = False) -> logging.Handler:
+    """Log lines of a CLI command: on stderr, never in its output; errors only, INFO and
+    warnings with -v. ``setup`` (serve) replaces this handler with the configured one."""
+    handler = _CurrentStderr()
+    handler.setLevel(logging.INFO if verbose else logging.ERROR)
+    handler.setFormatter(logging.Formatter("akn-mail: %(levelname)s %(name)s: %(message)s"))
+    setattr(handler, _MARKER, True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _MARKER, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    if verbose:
+        logging.getLogger("akn_mail").setLevel(logging.INFO)
+    return handler
+
+
 def setup(config: Config, stream=None) -> logging.Handler:
     """Send akn-mail's log lines where [logging] says, at its level. Safe to call again."""
     level_name = config.logging.level.upper()

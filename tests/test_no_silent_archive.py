@@ -51,3 +51,16 @@ def test_init_then_commands_work_and_the_data_directory_is_private(tmp_path):
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(other.stat().st_mode) == 0o750
     assert stat.S_IMODE(other.parent.stat().st_mode) == 0o750
+
+
+def test_command_output_carries_no_log_lines_and_v_shows_them(tmp_path):
+    """Issue 12, item 11: a notice that cannot be sent is not a log line in the output of
+    'member leave'; -v shows the log lines on stderr."""
+    assert akn(tmp_path, "init").returncode == 0
+    assert akn(tmp_path, "member", "add", "Dormagen").returncode == 0
+    quiet = akn(tmp_path, "member", "leave", "Dormagen", "--on", "2099-12-31")
+    assert quiet.returncode == 0
+    assert quiet.stdout.splitlines()[0] == "Dormagen is a member until 2099-12-31."
+    assert "notice" not in quiet.stdout + quiet.stderr
+    loud = akn(tmp_path, "-v", "member", "join", "Dormagen", "--on", "2099-12-31")
+    assert "akn-mail: " not in loud.stdout

@@ -77,7 +77,7 @@ def test_held_list_json_show_and_approve(run, config, held_post):
     assert entry["reason"] == "offer@shop.example is not a contact on the roster"
     assert entry["status"] == "held" and entry["time"].endswith("Z")
     assert "reason: offer@shop.example is not a contact on the roster" in run("held", "list").output
-    shown = CliRunner().invoke(cli, ["--config", str(config.path), "held", "show", str(held_id)])
+    shown = CliRunner().invoke(cli, ["--config", str(config.path), "held", "show", str(held_id), "--raw"])
     assert shown.stdout_bytes == raw
     result = run("held", "approve", str(held_id))
     assert (result.exit_code, result.output) == (
@@ -137,3 +137,30 @@ def test_held_reject_never_writes_to_a_noreply_address(run, config):
     result = run("held", "reject", str(held_id))
     assert (result.exit_code, result.output) == (0, f"Rejected {held_id}; there is no sender to tell.\n")
     assert run("queue", "list", "--json").output.strip() == "[]"
+
+
+def test_held_show_decodes_header_fields_for_a_person(run, config):
+    """Issue 12, item 11: no raw encoded words (=?utf-8?q?f=C3=BCr?=) in held show."""
+    load_roster(config)
+    connection = db_module.connect(config.database_path)
+    raw = (b"From: =?utf-8?q?J=C3=B6rg_M=C3=BCller?= <j.mueller@stadtwerke.example>\r\n"
+           b"To: akn@lists.example\r\nSubject: =?utf-8?q?F=C3=B6rderprogramm_f=C3=BCr_W=C3=A4rme?=\r\n"
+           b"Message-ID: <h1@stadtwerke.example>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+           b"Die Frist wurde verl=C3=A4ngert.\r\n")
+    held_id = HeldStore(connection, config).hold(
+        raw, reason="j.mueller@stadtwerke.example is not a contact on the roster", message_id="h1@stadtwerke.example",
+        envelope_sender="j.mueller@stadtwerke.example", from_address="j.mueller@stadtwerke.example",
+        subject="Förderprogramm für Wärme", key="spool-h1",
+    )
+    connection.close()
+    result = run("held", "show", str(held_id))
+    assert result.exit_code == 0
+    assert result.output == (
+        "From: Jörg Müller <j.mueller@stadtwerke.example>\n"
+        "To: akn@lists.example\n"
+        "Subject: Förderprogramm für Wärme\n"
+        "Message-ID: <h1@stadtwerke.example>\n"
+        "\n"
+        "Die Frist wurde verlängert.\n"
+    )

@@ -69,9 +69,10 @@ class LazyGroup(click.Group):
     envvar="AKN_MAIL_CONFIG",
     help="Config file (default: $AKN_MAIL_CONFIG, else ./akn-mail.toml, else built-in defaults).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Show the log lines of the command (INFO and warnings) on stderr.")
 @click.version_option(package_name="akn-mail")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Mailing list and minutes archive of the AKN (Allianz für Klima und Nachhaltigkeit).
 
     \b
@@ -79,6 +80,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
         akn-mail roster import roster.csv
         akn-mail serve
     """
+    from akn_mail import logs
+
+    logs.setup_cli(verbose)  # command output never carries log lines; -v shows them on stderr
     ctx.obj = App(config_path)
 
 

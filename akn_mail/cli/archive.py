@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from akn_mail.cli.app import App
-from akn_mail.cli.output import table
+from akn_mail.cli.output import progress, table
 
 
 @click.group()
@@ -157,8 +156,7 @@ def import_(app: App, source: Path, meeting: str | None, date: str | None, sende
         raise click.UsageError("--date and --from are for a document (PDF, DOCX, ODT); messages keep their own Date and From.")
     sources = importing.open_source(source, reference, day, author)
     result = importing.ImportResult()
-    with click.progressbar(length=sources.count, label="Importing", file=sys.stderr,
-                           show_pos=True) as bar:
+    with progress(sources.count, "Importing") as bar:
         for raw in sources.messages():
             importing.import_one(app.archive, raw, reference, result, document=sources.is_document)
             bar.update(1)
@@ -190,6 +188,6 @@ def reindex(app: App) -> None:
         akn-mail archive reindex
     """
     count = len(app.archive.maildir)
-    with click.progressbar(length=count, label="Indexing", file=sys.stderr, show_pos=True) as bar:
+    with progress(count, "Indexing") as bar:
         indexed = app.archive.reindex(progress=bar.update)
     click.echo(f"Indexed {indexed} message{'s' if indexed != 1 else ''} into {app.config.index_dir}.")

@@ -46,15 +46,51 @@ def list_held(app: App, show_all: bool, as_json: bool) -> None:
 
 @held.command("show")
 @click.argument("held_id", type=int)
+@click.option("--raw", is_flag=True, help="Print the message exactly as it was received (MIME, encoded words).")
 @click.pass_obj
-def show(app: App, held_id: int) -> None:
-    """Print held message HELD_ID as it was received.
+def show(app: App, held_id: int, raw: bool) -> None:
+    """Print held message HELD_ID for a person: decoded header fields, the text, the attachments.
 
     \b
         akn-mail held show 3 | less
+        akn-mail held show 3 --raw > held-3.eml
     """
-    raw = app.held.raw(held_id)
-    sys.stdout.buffer.write(raw if raw.endswith(b"\n") else raw + b"\n")
+    data = app.held.raw(held_id)
+    if raw:
+        sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
+        return
+    click.echo(readable(data))
+
+
+def readable(data: bytes) -> str:
+    """A message as a person reads it: encoded words decoded (=?utf-8?q?f=C3=BCr?= is "für"),
+    the plain text (else the HTML) body, and one line per attachment."""
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(data, policy=policy.default)
+    lines = []
+    for name in ("From", "To", "Cc", "Reply-To", "Subject", "Date", "Message-ID"):
+        try:
+            value = message[name]
+        except Exception:  # noqa: BLE001 - a malformed field is shown as it came
+            value = None
+        if value is not None:
+            lines.append(f"{name}: {' '.join(str(value).split())}")
+    lines.append("")
+    body = message.get_body(preferencelist=("plain", "html")) if message.is_multipart() else message
+    try:
+        text = body.get_content() if body is not None else ""
+    except Exception:  # noqa: BLE001 - an undecodable body: show its bytes as text
+        text = (body.get_payload(decode=True) or b"").decode("utf-8", "replace") if body is not None else ""
+    lines.append(text.rstrip("\n") if isinstance(text, str) else "(no text)")
+    attachments = list(message.iter_attachments()) if message.is_multipart() else []
+    if attachments:
+        lines.append("")
+        for part in attachments:
+            size = len(part.get_payload(decode=True) or b"")
+            lines.append(f"Attachment: {part.get_filename() or '(no name)'} ({part.get_content_type()}, {size} bytes)")
+    return "\n".join(lines)
 
 
 @held.command("approve")

@@ -10,6 +10,29 @@ import click
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Show which quarters would change their host; change nothing.")
 
 
+class _Silent:
+    """A progress bar that shows nothing (output to a file or a pipe)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, steps: int = 1) -> None:
+        return None
+
+
+def progress(length: int, label: str):
+    """A progress bar on stderr when a person watches a terminal; nothing otherwise (a bare
+    "Importing" line in a log or a pipe is noise, not output)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return _Silent()
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
+
+
 def echo_report(report) -> None:
     """The quarters whose host changed (before -> after), and the plans dropped with them."""
     for line in report.lines():

@@ -4,7 +4,7 @@ The pipeline records why it held a message as an English sentence for the log an
 ``held list`` ("anna@example.org is not a contact on the roster"). Mails to people must
 not carry those code strings: the ``hold_reason`` filter turns each reason the pipeline
 writes into a sentence of the template language. The patterns below are the reasons of
-``pipeline/steps/sender.py``, ``pipeline/processor.py`` and ``notices/requests.py``; a test
+``pipeline/steps/sender.py``, ``pipeline/processor.py`` (failure_reason) and ``notices/requests.py``; a test
 checks that every reason those steps produce has one. An unknown reason is named neutrally
 and quoted, never passed off as German.
 """
@@ -24,7 +24,7 @@ HOLD_REASONS: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"^(?P<address>\S+) is a contact of (?P<member>.+), which is not a member now$"),
      "{address} ist als Ansprechperson von {member} eingetragen, und {member} ist derzeit kein Mitglied",
      "{address} is a contact of {member}, which is not a member now"),
-    (re.compile(r"^internal error while processing"),
+    (re.compile(r"^(internal error while processing|konnte nicht verarbeitet werden)"),
      "bei der Verarbeitung ist ein technischer Fehler aufgetreten",
      "a technical error occurred while processing it"),
     (re.compile(r"^mail to the -owner address, but \[list\] admins is empty$"),
