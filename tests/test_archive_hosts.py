@@ -77,7 +77,7 @@ def test_minutes_of_a_planned_meeting_carry_the_derived_host(config, config_file
     # The receipt the author gets names the host too.
     receipt = database.execute("SELECT body FROM outbound WHERE kind = 'minutes_receipt' ORDER BY id").fetchall()
     bodies = [message_from_bytes(bytes(row["body"]), policy=policy.default).get_body(("plain",)).get_content() for row in receipt]
-    assert any("Gastgeber Jüchen" in body for body in bodies), bodies
+    assert any("ausgerichtet von Jüchen" in body for body in bodies), bodies
 
     entries = {entry["meeting"]: entry for entry in json.loads(run(config_file, "archive", "list", "--year", "2027", "--json").output)}
     assert (entries["2027-Q2"]["host"], entries["2027-Q2"]["minutes"], entries["2027-Q2"]["flags"]) == ("Jüchen", "q2@juechen.example", [])
