@@ -21,8 +21,8 @@ from akn_mail.notices.templating import TEMPLATES, Templates, list_variables
 
 DICTIONARY = Path("/usr/share/hunspell/de_DE")
 # Words of the mails that no German dictionary has: file types, the answer words the
-# -request address understands, an abbreviation, and one compound.
-ALLOWED = {"DOCX", "ODT", "PDF", "Nr", "Absenderadresse", "confirm", "ok", "reject", "discard", "unsubscribe"}
+# -request address understands, an abbreviation, one compound and the Stadtradeln campaign.
+ALLOWED = {"DOCX", "ODT", "PDF", "Nr", "Absenderadresse", "Stadtradeln", "confirm", "ok", "reject", "discard", "unsubscribe"}
 
 
 @pytest.mark.parametrize("reason, german", [
