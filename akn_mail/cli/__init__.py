@@ -31,6 +31,7 @@ COMMANDS = {
     "archive": ("akn_mail.cli.archive:archive", "The archive of every post and the minutes of every meeting."),
     "results": ("akn_mail.cli.results:results", "Decisions and tasks from the minutes, tracked until done."),
     "remind": ("akn_mail.cli.remind:remind", "Send the reminders due today."),
+    "report": ("akn_mail.cli.report:report", "Write the Jahresbericht of YEAR: meetings and hosts, topics, decisions, tasks, members, posts."),
     "templates": ("akn_mail.cli.templates:templates", "Check, list and preview the mail templates."),
     "tasks": ("akn_mail.cli.tasks:tasks", "List admin tasks that arrived by mail and mark them done."),
     "doctor": ("akn_mail.cli.doctor:doctor", "Check the installation: config, data, service, relay, queue, DNS."),

@@ -298,7 +298,6 @@ class _Reader:
         self.set_task_fields(found, who_phrase, due_phrase)
         if not text:
             self.current = self.open_label = found
-            self._pending = found
             return True
         added = self.add(found)
         self.current = added

@@ -1,0 +1,1 @@
+"""The Jahresbericht: one year of the alliance for the councils (numbers, charts, md/html/pdf)."""
