@@ -251,7 +251,7 @@ def test_threshold_disables_delivery_and_tells_the_admins(handler, database, con
     text = email.message_from_bytes(notice["body"], policy=email.policy.default).get_body().get_content()
     assert "akn-mail contact enable klima@kaarst.example" in text
     assert "(Kaarst, Sabine Krüger)" in text
-    assert "Letzte Rückmeldung des empfangenden Servers: dauerhaft unzustellbar (Status 5.0.0)" in text
+    assert "Letzte Rückmeldung des empfangenden Servers: dauerhaft unzustellbar (Status 5.0.0)." in text
 
 
 def test_one_mail_bouncing_twice_counts_once(handler):
