@@ -49,7 +49,7 @@ class ListSection:
     language: str = _key("de", "Language of the mails the system writes: \"de\" or \"en\".")
     admins: list = _key([], "Addresses of the list's administrators (told about held mail, bounces, unsubscribe requests).")
     moderators: list = _key([], "Addresses that may approve or reject held mail by reply; empty means the admins.")
-    archive_url: str = _key("", "Web address of the archive for List-Archive; empty leaves the header out.")
+    archive_url: str = _key("", "Web address of the archive (where [archive] html_dir is served) for List-Archive and Archived-At; empty leaves both headers out.")
     dmarc_rewrite: str = _key("auto", "Rewrite From to \"Name via AKN\": \"always\", \"never\" or \"auto\" (when the author's domain publishes DMARC p=quarantine/reject).")
     reply_to: str = _key("list", "Where a reply goes: \"list\" sets Reply-To to the list address, so \"Antworten\" in Outlook or Thunderbird reaches everyone; \"author\" sets none, so \"Antworten\" reaches the author only and \"Allen antworten\" everyone. The welcome mail says which.")
     send_to_author: bool = _key(True, "Send a post back to its author as well.")
@@ -110,6 +110,9 @@ class ArchiveSection:
     extract_max_bytes: int = _key(20971520, "Attachments larger than this (bytes) are stored but their text is not extracted.")
     extract_max_pages: int = _key(300, "Only this many pages of a PDF are read.")
     extract_timeout_seconds: int = _key(20, "Text extraction of one attachment is stopped after this many seconds.")
+    html_dir: str = _key("", "Directory of the static HTML archive, brought up to date after every filing (only changed pages are written); empty for none. 'akn-mail archive html --to DIR' writes it on demand.")
+    html_public: bool = _key(False, "true: the HTML archive shows names only, never addresses (for a public web server). false: addresses are shown and every page says the directory belongs behind the web server's authentication.")
+    mail_answer_max_bytes: int = _key(15728640, "Archive answers by mail (-request: protokoll, nachricht, ...) attach files up to this size in bytes; larger ones are listed with their size instead.")
 
 
 @dataclass

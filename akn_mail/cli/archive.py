@@ -21,6 +21,7 @@ def archive() -> None:
         akn-mail archive export 42 --to ./protokoll-2025-q1
         akn-mail archive import alt-protokolle.mbox
         akn-mail archive reindex
+        akn-mail archive html --to /var/www/akn-archiv
     """
 
 
@@ -161,6 +162,10 @@ def import_(app: App, source: Path, meeting: str | None, date: str | None, sende
             importing.import_one(app.archive, raw, reference, result, document=sources.is_document)
             bar.update(1)
     click.echo(result.summary())
+    if app.config.archive.html_dir:
+        from akn_mail.web.site import update_after_filing
+
+        update_after_filing(app.config, app.db, app.archive, None)
 
 
 def _author(app: App, sender: str) -> str:
@@ -191,3 +196,34 @@ def reindex(app: App) -> None:
     with progress(count, "Indexing") as bar:
         indexed = app.archive.reindex(progress=bar.update)
     click.echo(f"Indexed {indexed} message{'s' if indexed != 1 else ''} into {app.config.index_dir}.")
+
+
+@archive.command("html")
+@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the site (default: [archive] html_dir).")
+@click.pass_obj
+def html(app: App, target: Path | None) -> None:
+    """Write the static HTML archive: start page, meetings, threads, feeds, search.
+
+    Only pages whose content changed are written, so running it again is cheap. With
+    [archive] html_dir set, the server does this after every filing by itself.
+
+    \b
+        akn-mail archive html --to /var/www/akn-archiv
+    """
+    from akn_mail.web.site import Site
+
+    if target is None:
+        if not app.config.archive.html_dir:
+            raise click.UsageError("give --to DIR, or set [archive] html_dir in the config file.")
+        target = app.config.resolve(app.config.archive.html_dir)
+    if target.exists() and not target.is_dir():
+        raise click.ClickException(f"{target} is not a directory; give --to a directory (new or the site's).")
+    try:
+        result = Site(app.config, app.db, archive=app.archive).render(target)
+    except OSError as error:
+        raise click.ClickException(f"cannot write the site into {target}: {error.strerror or error}; check the path and its permissions.") from None
+    click.echo(f"Wrote the HTML archive to {target}: {result.summary} ({result.seconds:.1f} s).")
+    if not app.config.archive.html_public:
+        click.echo("Note: the pages show e-mail addresses; serve the directory only behind the web server's authentication "
+                   "(or set [archive] html_public = true).")

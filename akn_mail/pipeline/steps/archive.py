@@ -4,7 +4,9 @@ Receives every post that passed the loop, sender and duplicate checks, with
 ``post.is_minutes`` set by ``detect_minutes``. Files the original bytes in the Maildir and
 the metadata in SQLite (``akn_mail.archive.filing``), links minutes to their meeting, wakes
 the background indexer (``akn_mail.archive.indexer``) that adds the text to the search
-index moments later and, for minutes, reads their results and sends the host a receipt. Filing is
+index moments later and, for minutes, reads their results and sends the host a receipt; with
+[archive] html_dir set it rewrites the HTML archive's pages the post changes
+(``akn_mail.web.site``). Filing is
 idempotent by Message-ID, so a re-run after a crash files nothing twice. Always goes on
 to the next step: archiving never stops a post from being distributed; a failure to
 store raises, so the spool entry is kept and retried.
@@ -39,4 +41,8 @@ def file_in_archive(post: Post, services: Services) -> Decision:
     )
     # The receipt for minutes follows from the indexer, once the attachments are read and the
     # results (decisions, tasks) found in them can be listed.
+    if services.config.archive.html_dir and not filed.duplicate:
+        from akn_mail.web.site import update_after_filing
+
+        update_after_filing(services.config, services.db, services.archive, [filed.message.id])
     return Decision.next()

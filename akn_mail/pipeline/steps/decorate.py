@@ -26,13 +26,14 @@ from akn_mail.message import edit_headers, format_address, header_all, header_st
 from akn_mail.notices.footer import add_footer
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.services import Services
+from akn_mail.web.addresses import archived_at
 
 log = logging.getLogger("akn_mail.steps.decorate")
 
 # Fields the list sets itself; copies from the incoming mail (e.g. from another list) go.
 LIST_FIELDS = {
     "list-id", "list-post", "list-help", "list-unsubscribe", "list-unsubscribe-post",
-    "list-archive", "list-subscribe", "list-owner", "precedence", "x-loop",
+    "list-archive", "list-subscribe", "list-owner", "precedence", "x-loop", "archived-at",
 }
 
 
@@ -75,6 +76,10 @@ def decorate(post: Post, services: Services) -> Decision:
     ]
     if config.list.archive_url:
         add.append(("List-Archive", f"<{config.list.archive_url}>"))
+        # RFC 5064: where this very post is in the HTML archive (its thread page, #m<ID>).
+        where = archived_at(config, services.db, post.archive_id)
+        if where:
+            add.append(("Archived-At", f"<{where}>"))
     add += [("Precedence", "list"), ("X-Loop", list_address)]
 
     replace: dict[str, str] = {}
