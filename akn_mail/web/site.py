@@ -316,7 +316,7 @@ class Site:
             upcoming_link = next((link for link in links.values() if link["entry"].meeting_id == upcoming.meeting_id
                                   and upcoming.meeting_id is not None), None)
         return self._page(
-            "start.html", "", title=f"Archiv {self.config.list.name}", upcoming=upcoming, upcoming_link=upcoming_link,
+            "start.html", "", title="Start", upcoming=upcoming, upcoming_link=upcoming_link,
             latest_minutes=latest_minutes, years=sorted(by_year.items(), reverse=True),
             post_years=sorted(post_years.items(), reverse=True), month_names=MONTH_NAMES,
         )

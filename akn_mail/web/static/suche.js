@@ -43,7 +43,7 @@
       hits.forEach(function (n) {
         var doc = shard.docs[n];
         var subject = fold(doc[1]);
-        var score = doc[4] * 2;
+        var score = doc[4] * 10;  // minutes first, then subject hits, then the newest
         wanted.forEach(function (word) { if (subject.indexOf(word) >= 0) score += 3; });
         found.push({doc: doc, score: score});
       });
