@@ -9,6 +9,9 @@ The service routes it here (``handle_request``) instead of through the posting p
   subject): contacts are named by their administration, so this becomes a task for the
   admins (stored in ``admin_tasks`` and mailed to them) and the person gets an answer
   saying so.
+- ``-request`` with an archive command (``suche``, ``protokoll``, ``nachricht``,
+  ``sitzungen``, ``termine``, ``hilfe`` and their English twins): answered from the archive
+  (``archive_mail``), to contacts who pass the sender check only.
 - anything else to ``-request``: a short help answer.
 
 Loops: nothing automatic is ever answered. Automatic mail as ``akn_mail.automatic``
@@ -31,10 +34,12 @@ from akn_mail import db as db_module
 from akn_mail.automatic import automatic_reason
 from akn_mail.config import Config
 from akn_mail.message import normalise_message_id
+from akn_mail.notices.archive_mail import ArchiveMail, find_command
 from akn_mail.notices.moderation import Moderation, find_tokens, reply_text
 from akn_mail.notices.notices import NULL_SENDER, Notices, _is_own_address
 from akn_mail.notices.result_replies import ResultReplies
 from akn_mail.pipeline.context import Decision, Post
+from akn_mail.pipeline.steps.sender import check_sender
 from akn_mail.services import Services
 from akn_mail.subject import strip_reply_markers
 
@@ -82,7 +87,10 @@ class Requests:
         self.notices = notices
         self.moderation = moderation
 
-    def handle(self, raw: bytes, message: EmailMessage, envelope_sender: str, recipients: list[str]) -> Decision:
+    def handle(self, raw: bytes, message: EmailMessage, envelope_sender: str, recipients: list[str],
+               archive_mail: ArchiveMail | None = None, author: tuple[str, bool] | None = None) -> Decision:
+        """Act on one mail. ARCHIVE_MAIL answers archive commands; AUTHOR is (the From address,
+        whether a post from it would pass the sender check): archive answers go there only."""
         owner = self.config.list_alias("owner").lower()
         request = self.config.list_alias("request").lower()
         local_parts = {address.lower() for address in recipients}
@@ -106,6 +114,11 @@ class Requests:
         if wants_unsubscribe(subject, body):
             task_id = self.unsubscribe(message, replier, subject)
             return Decision.accept(f"unsubscribe request from {replier} stored as admin task {task_id}")
+        command = find_command(subject, body) if archive_mail is not None else None
+        if command is not None and author is not None and author[0]:
+            # To the From address that was checked, never to a Reply-To: the archive is for contacts.
+            outcome = archive_mail.handle(command, author[0], author[1], _message_id(message), _key("archive", message))
+            return Decision.accept(outcome)
         self.notices.send(
             "request_help", [replier], envelope_sender=NULL_SENDER, sender_alias="request",
             in_reply_to=_message_id(message), key=_key("help", message), requester=replier,
@@ -187,4 +200,7 @@ def _key(prefix: str, message: EmailMessage) -> str | None:
 def handle_request(post: Post, services: Services) -> Decision:
     """The processor's handler for mail to -request and -owner."""
     requests = Requests(services.config, services.db, notices=services.notices, moderation=services.moderation)
-    return requests.handle(post.raw, post.message, post.envelope_sender, list(post.recipients))
+    archive_mail = ArchiveMail(services.config, services.db, services.notices, lambda: services.archive, services.rotation)
+    passes = bool(post.from_address) and check_sender(post, services).is_next
+    return requests.handle(post.raw, post.message, post.envelope_sender, list(post.recipients),
+                           archive_mail=archive_mail, author=(post.from_address, passes))

@@ -87,6 +87,30 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
             last_kind="hard", last_status="5.1.1",
             last_diagnostic="550 5.1.1 <klima@kaarst.example>: Recipient address rejected: User unknown",
         ),
+        "archive_help": dict(contact=True, refused="", max_size="15 MB"),
+        "archive_search": dict(query="Wärmeplanung Jüchen", problem="", max_size="15 MB", hits=[
+            SimpleNamespace(id=42, date=dt.date(2027, 5, 19), meeting="2027-Q2", host="Jüchen", minutes=True,
+                            subject="[Protokoll] Sitzung 2. Quartal 2027 in Jüchen", sender="Markus Schäfer <m.schaefer@juechen.example>",
+                            snippet="… die kommunale *Wärmeplanung* in *Jüchen* beginnt im Frühjahr …"),
+        ]),
+        "archive_minutes": dict(query="2027-Q2", meeting="2027-Q2", max_size="15 MB", minutes=SimpleNamespace(
+            id=42, subject="[Protokoll] Sitzung 2. Quartal 2027 in Jüchen", date=dt.date(2027, 5, 19), sender="Markus Schäfer",
+            host="Jüchen", version=1, body="Protokoll im Anhang.", attached=["Protokoll_AKN_2027-05-12.pdf"]),
+            listed=[SimpleNamespace(name="Fotos_Begehung.zip", size="38,2 MB")]),
+        "archive_message": dict(ident="42", listed=None, max_size="15 MB", message=SimpleNamespace(
+            id=42, subject="Förderprogramm Wärmeplanung in Jüchen", date=dt.date(2027, 3, 3), sender="Markus Schäfer",
+            file="nachricht-42.eml")),
+        "archive_meetings": dict(year=2027, max_size="15 MB", meetings=[
+            SimpleNamespace(meeting="2027-Q1", date="2027-03-11", host="Grevenbroich", flags=[], minutes_id=40,
+                            subject="[Protokoll] 2027-Q1", versions=1, missing=False, cancelled=False),
+            SimpleNamespace(meeting="2027-Q2", date="", host="Jüchen", flags=["missing"], minutes_id=None, subject="",
+                            versions=0, missing=True, cancelled=False),
+        ]),
+        "archive_dates": dict(ics=True, max_size="15 MB", meetings=[
+            SimpleNamespace(quarter="2027-Q2", kind="regular", date=dt.date(2027, 5, 12), host="Jüchen",
+                            place="Rathaus Jüchen, Großer Sitzungssaal", time="14:00"),
+            SimpleNamespace(quarter="2027-Q3", kind="regular", date=None, host="Kaarst", place="", time=""),
+        ]),
         "footer": dict(),
     }
     return samples[name]
