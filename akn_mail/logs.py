@@ -15,7 +15,10 @@ queue_id, sender, recipient, recipients, step, action, reason, status, code, att
 kind, score, contact, detector.
 
 ``setup()`` reads [logging] level and file: an empty file logs to standard error, which
-systemd hands to the journal; a file is reopened when logrotate moves it away.
+systemd hands to the journal; a file is reopened when logrotate moves it away. Under
+systemd (``$JOURNAL_STREAM`` set) each line starts with its syslog priority, ``<4>`` for a
+warning and ``<3>`` for an error (sd-daemon(3)), which journald strips and records, so
+``journalctl -u akn-mail -p warning`` shows exactly the warnings and errors.
 Settings: [logging] level, file.
 """
 
@@ -35,6 +38,33 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Values made only of these characters are written bare; anything else is quoted.
 _BARE = re.compile(r"^[A-Za-z0-9_.,:;/@+<>\[\]()#!?%&*~^|$-]+$")
 _MARKER = "_akn_mail_handler"
+
+# sd-daemon(3) priority prefixes: journald reads "<N>" at the start of a line as the
+# syslog priority of that line (SyslogLevelPrefix=yes, the default) and removes it.
+JOURNAL_PRIORITIES = {
+    logging.CRITICAL: 2,
+    logging.ERROR: 3,
+    logging.WARNING: 4,
+    logging.INFO: 6,
+    logging.DEBUG: 7,
+}
+
+
+def journal_priority(levelno: int) -> int:
+    """The syslog priority of a Python log level (levels between two take the less urgent)."""
+    for level, priority in sorted(JOURNAL_PRIORITIES.items(), reverse=True):
+        if levelno >= level:
+            return priority
+    return 7
+
+
+class JournalFormatter(logging.Formatter):
+    """Prefixes every line with ``<N>``, its syslog priority, for journald."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{journal_priority(record.levelno)}>"
+        # A multi-line record (a traceback) would lose its priority after the first line.
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
 
 
 def message_id_field(message_id: str | None) -> str:
@@ -132,7 +162,8 @@ def setup(config: Config, stream=None) -> logging.Handler:
         # The journal stamps every line itself; elsewhere (a terminal) the time helps.
         timestamps = "JOURNAL_STREAM" not in os.environ
     prefix = "%(asctime)s " if timestamps else ""
-    handler.setFormatter(logging.Formatter(prefix + "%(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    formatter_class = JournalFormatter if (not config.logging.file and "JOURNAL_STREAM" in os.environ) else logging.Formatter
+    handler.setFormatter(formatter_class(prefix + "%(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
     setattr(handler, _MARKER, True)
 
     root = logging.getLogger()

@@ -98,3 +98,24 @@ def test_postfix_examples_route_exactly_the_list_addresses_to_the_ingress_port()
     master = (DEPLOY / "postfix" / "master.cf.example").read_text(encoding="utf-8")
     assert f"{config.relay.host}:{config.relay.port} inet" in master
     assert "smtpd_authorized_verp_clients=" in master
+
+
+def test_version_is_written_once_and_the_package_reports_it():
+    import importlib.metadata
+
+    import akn_mail
+
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "akn_mail.__version__"}
+    assert importlib.metadata.version("akn-mail") == akn_mail.__version__
+
+
+def test_sdist_carries_deploy_and_the_licence():
+    manifest = (DEPLOY.parent / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
+    assert "graft deploy" in manifest
+    assert any(line.startswith("include ") and "LICENSE" in line.split() for line in manifest)
+    licence = (DEPLOY.parent / "LICENSE").read_text(encoding="utf-8")
+    assert licence.startswith("MIT License")
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import pytest
 
@@ -77,4 +78,50 @@ def test_under_systemd_the_journal_stamps_the_time(monkeypatch):
         logs.event(logging.getLogger("akn_mail.ingress"), "accepted", message_id="j@x", size=10)
     finally:
         logging.getLogger().removeHandler(handler)
-    assert stream.getvalue() == "INFO akn_mail.ingress: accepted message_id=<j@x> size=10\n"
+    assert stream.getvalue() == "<6>INFO akn_mail.ingress: accepted message_id=<j@x> size=10\n"
+
+
+def journald_read(line: str) -> tuple[int, str]:
+    """What journald does with a line on a service's stderr (SyslogLevelPrefix=yes):
+    a leading <N> with 0 <= N <= 7 is the priority and is removed; otherwise priority 6."""
+    match = re.match(r"<([0-7])>", line)
+    if match:
+        return int(match.group(1)), line[match.end():]
+    return 6, line
+
+
+def test_under_systemd_warnings_and_errors_carry_their_journal_priority(monkeypatch):
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    stream = io.StringIO()
+    handler = logs.setup(config_module.load(None, environ={}), stream=stream)
+    logger = logging.getLogger("akn_mail.delivery")
+    try:
+        logger.info("delivery message_id=<a@x> status=sent")
+        logger.warning("relay slow")
+        logger.error("relay refused our sender")
+        try:
+            raise ValueError("broken")
+        except ValueError:
+            logger.exception("round failed")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    entries = [journald_read(line) for line in stream.getvalue().splitlines()]
+    # journalctl -p warning shows priority 0..4.
+    shown = [text for priority, text in entries if priority <= 4]
+    assert shown[0] == "WARNING akn_mail.delivery: relay slow"
+    assert shown[1] == "ERROR akn_mail.delivery: relay refused our sender"
+    assert shown[2] == "ERROR akn_mail.delivery: round failed"
+    assert any("ValueError: broken" in text for text in shown[3:])  # the traceback keeps its priority
+    assert [text for priority, text in entries if priority == 6] == ["INFO akn_mail.delivery: delivery message_id=<a@x> status=sent"]
+
+
+def test_outside_systemd_lines_carry_no_priority_prefix(monkeypatch):
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    stream = io.StringIO()
+    handler = logs.setup(config_module.load(None, environ={}), stream=stream)
+    try:
+        logging.getLogger("akn_mail.x").warning("careful")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert " WARNING akn_mail.x: careful" in stream.getvalue()
+    assert not stream.getvalue().startswith("<")

@@ -199,6 +199,7 @@ def test_decorate_adds_list_headers_and_keeps_the_body_byte_identical(config, da
     assert headers["List-Id"] == "Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss <akn.lists.example>"
     assert headers["List-Post"] == "<mailto:akn@lists.example>"
     assert headers["List-Help"] == "<mailto:akn-request@lists.example?subject=help>"
+    assert headers["List-Owner"] == "<mailto:akn-owner@lists.example>"
     assert headers["List-Unsubscribe"] == "<mailto:akn-request@lists.example?subject=unsubscribe>"
     assert headers["List-Archive"] == "<https://akn.example/archiv>"
     assert headers["Precedence"] == "list"

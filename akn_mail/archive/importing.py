@@ -1,6 +1,6 @@
 """Import: messages and minutes kept before akn-mail existed.
 
-An mbox file, a Maildir directory, a single .eml, or a document (PDF, DOCX, ODT) that
+An mbox file (mboxrd or the older mboxo), a Maildir directory, a single .eml, or a document (PDF, DOCX, ODT) that
 becomes the minutes of a meeting (``--meeting``, else the date in its file name, else the
 filing rule). Imported messages are filed like list posts with the flag ``imported``;
 Message-IDs already archived are skipped.
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from akn_mail.archive.exporting import mboxrd_unquote
 from akn_mail.archive.store import ArchiveError
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".odt", ".txt", ".html", ".htm"}
@@ -63,9 +64,10 @@ def open_source(path: Path, meeting=None, day: datetime.date | None = None, send
     with open(path, "rb") as handle:
         head = handle.read(5)
     if head == b"From " or suffix == ".mbox":
+        # mboxrd and mboxo alike: one ">" less on quoted "From " lines gives the message.
         box = mailbox.mbox(str(path), factory=None, create=False)
         keys = list(box.keys())
-        return Source(len(keys), lambda: (box.get_bytes(key) for key in keys))
+        return Source(len(keys), lambda: (mboxrd_unquote(box.get_bytes(key)) for key in keys))
     if suffix == ".eml":
         return Source(1, lambda: iter([path.read_bytes()]))
     raise ArchiveError(

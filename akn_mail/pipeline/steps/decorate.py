@@ -2,7 +2,7 @@
 
 - Subject prefix (``[list] subject_prefix``): added when missing, never doubled; a reply
   such as ``Re: [AKN] Topic`` already carries it once and is left as it is.
-- RFC 2919 ``List-Id``; RFC 2369 ``List-Post``, ``List-Help``, ``List-Unsubscribe``
+- RFC 2919 ``List-Id``; RFC 2369 ``List-Post``, ``List-Help``, ``List-Owner``, ``List-Unsubscribe``
   (``mailto:<list>-request@...?subject=unsubscribe``), ``List-Archive`` when
   ``[list] archive_url`` is set; ``Precedence: list``; ``X-Loop: <list address>``.
 - Reply-To (``[list] reply_to``): "list" sets it to the list address, so a plain reply
@@ -72,6 +72,7 @@ def decorate(post: Post, services: Services) -> Decision:
         ("List-Id", f"{config.list.description} <{config.list_id}>"),
         ("List-Post", f"<mailto:{list_address}>"),
         ("List-Help", f"<mailto:{request}?subject=help>"),
+        ("List-Owner", f"<mailto:{config.list_alias('owner')}>"),
         ("List-Unsubscribe", f"<mailto:{request}?subject=unsubscribe>"),
     ]
     if config.list.archive_url:
