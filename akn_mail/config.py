@@ -139,6 +139,17 @@ class BouncesSection:
 
 
 @dataclass
+class RetentionSection:
+    """How long records of the list's work are kept, in days (0 keeps them for ever). The archive itself is always kept."""
+
+    delivered_bodies_days: int = _key(30, "Copies of sent mail in the delivery queue, once every recipient is done with. The archive keeps the original; the copy only serves retries (at most [delivery] retry_for_hours) and a look at what exactly went out after a complaint.")
+    delivery_log_days: int = _key(180, "Delivery log (who received which mail when, every refusal) and the record of processed mail. Two quarters answer \"did Kaarst get the invitation?\" up to the next meeting but one.")
+    held_decided_days: int = _key(90, "Held mail a moderator decided on, and its file. Approved posts are in the archive; a quarter lets moderators look back at a decision until the next meeting.")
+    bounce_events_days: int = _key(365, "Bounce events; they explain why a contact's delivery was switched off. At least [bounces] decay_days, which scoring needs.")
+    done_tasks_days: int = _key(365, "Admin tasks marked done (an unsubscribe request and that it was carried out): a year, to show what was asked and done.")
+
+
+@dataclass
 class LoggingSection:
     """Log output."""
 
@@ -156,6 +167,7 @@ SECTIONS: dict[str, type] = {
     "reminders": RemindersSection,
     "templates": TemplatesSection,
     "bounces": BouncesSection,
+    "retention": RetentionSection,
     "logging": LoggingSection,
 }
 
@@ -173,6 +185,7 @@ class Config:
     reminders: RemindersSection = field(default_factory=RemindersSection)
     templates: TemplatesSection = field(default_factory=TemplatesSection)
     bounces: BouncesSection = field(default_factory=BouncesSection)
+    retention: RetentionSection = field(default_factory=RetentionSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     path: Path | None = None  # the file this was read from, if any
     base_dir: Path = field(default_factory=Path.cwd)
@@ -368,6 +381,14 @@ def _check(config: Config) -> None:
         raise ConfigError(f"[delivery] verp must be \"auto\", \"on\" or \"off\", not {config.delivery.verp!r}.")
     if config.delivery.connections < 1 or config.delivery.batch_size < 1:
         raise ConfigError("[delivery] connections and batch_size must be at least 1.")
+    for f in dataclasses.fields(RetentionSection):
+        if getattr(config.retention, f.name) < 0:
+            raise ConfigError(f"[retention] {f.name} must be 0 (keep for ever) or a number of days, not {getattr(config.retention, f.name)}.")
+    if 0 < config.retention.bounce_events_days < config.bounces.decay_days:
+        raise ConfigError(
+            f"[retention] bounce_events_days ({config.retention.bounce_events_days}) must be at least [bounces] decay_days "
+            f"({config.bounces.decay_days}): bounce scoring reads the events of that many days."
+        )
     for name, port in (("ingress", config.ingress.port), ("relay", config.relay.port)):
         if not 0 <= port <= 65535:
             raise ConfigError(f"[{name}] port must be between 0 and 65535, not {port}.")
@@ -390,6 +411,22 @@ def example_text() -> str:
             lines.append(f"# {f.metadata['doc']}")
             lines.append(f"{f.name} = {_toml_value(getattr(defaults, f.name))}")
     return "\n".join(lines) + "\n"
+
+
+def toml_text(sections: dict[str, dict[str, Any]]) -> str:
+    """A config file with these sections and keys (strings, numbers, booleans, lists)."""
+    lines: list[str] = []
+    for section_name, values in sections.items():
+        if lines:
+            lines.append("")
+        lines.append(f"[{section_name}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+    return "\n".join(lines) + "\n"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The sections of a config file as written (no defaults, no environment)."""
+    return _read_toml(Path(path))
 
 
 def _toml_value(value: Any) -> str:

@@ -34,6 +34,9 @@ COMMANDS = {
     "report": ("akn_mail.cli.report:report", "Write the Jahresbericht of YEAR: meetings and hosts, topics, decisions, tasks, members, posts."),
     "templates": ("akn_mail.cli.templates:templates", "Check, list and preview the mail templates."),
     "tasks": ("akn_mail.cli.tasks:tasks", "List admin tasks that arrived by mail and mark them done."),
+    "backup": ("akn_mail.cli.backup:backup", "Back up database, archive, spool, held mail, config and templates (safe while serve runs)."),
+    "restore": ("akn_mail.cli.backup:restore", "Verify a backup and restore it into a new directory; rebuilds the search index."),
+    "person": ("akn_mail.cli.person:person", "Export or erase what is stored about one person (DSGVO)."),
     "doctor": ("akn_mail.cli.doctor:doctor", "Check the installation: config, data, service, relay, queue, DNS."),
 }
 
