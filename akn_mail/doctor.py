@@ -3,9 +3,9 @@
 Each check looks at one thing an operator can get wrong — the config file, the data
 directory's permissions, the database schema, the search index, site template overrides,
 whether ``akn-mail serve`` answers on the ingress port, the relay (does it answer, does it
-take our envelope sender), mail stuck in the queue, contacts whose delivery is off, the list
-domain's DNS — and returns one ``Check``: ok, warn, fail or skip, a sentence on what was found, and for a
-failure a fix to try. Nothing here changes the installation: no file, directory, database
+take our envelope sender), mail stuck in the queue, contacts whose delivery is off, what
+[retention] keeps and its size, the list domain's DNS — and returns one ``Check``: ok, warn,
+fail or skip, a sentence on what was found, and for a failure a fix to try. Nothing here changes the installation: no file, directory, database
 or index is created, and the relay sees EHLO, MAIL FROM, RCPT TO and RSET, never DATA.
 
 DNS (MX, SPF, DMARC of the list domain) is skipped, and says so, for names under the
@@ -63,6 +63,7 @@ def run_checks(config: Config, *, dns: bool = True, timeout: float = 10.0, resol
     if database.status == OK:
         checks.append(check_queue(config))
         checks.append(check_contacts(config))
+        checks.append(check_retention(config))
     checks += check_dns(config, enabled=dns, resolver=resolver, timeout=timeout)
     return checks
 
@@ -222,6 +223,29 @@ def check_contacts(config: Config) -> Check:
 
 
 # --- search index ---------------------------------------------------------------------------
+
+def check_retention(config: Config) -> Check:
+    """What the list keeps under [retention], how much space it takes, and whether anything outlived its lifetime."""
+    from akn_mail.records import retention
+
+    connection = db_module.connect(config.database_path, migrate=False)
+    try:
+        kept = retention.kept(config, connection)
+        archived, archive_size = connection.execute(
+            "SELECT count(*), coalesce(sum(size), 0) FROM archived_messages").fetchone()
+    finally:
+        connection.close()
+    parts = []
+    for entry in kept:
+        lifetime = f"{entry.lifetime_days} days" if entry.lifetime_days else "for ever"
+        parts.append(f"{entry.count} {entry.description} ({retention.human_size(entry.size)}, {lifetime})")
+    detail = "kept: " + ", ".join(parts) + f"; archive {archived} messages ({retention.human_size(archive_size)}, for ever)"
+    overdue = sum(entry.overdue for entry in kept)
+    if overdue:
+        return Check("retention", WARN, f"{overdue} records are older than their [retention] lifetime; {detail}.",
+                     "start akn-mail serve: its worker removes them daily (journalctl -u akn-mail -g retention).")
+    return Check("retention", OK, detail)
+
 
 def check_index(config: Config, database_ok: bool = True) -> Check:
     """The index directory opens and holds as many documents as the archive has messages."""

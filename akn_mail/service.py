@@ -40,6 +40,7 @@ from akn_mail.delivery.worker import DeliveryWorker
 from akn_mail.edge.ingress import IngressHandler, server_factory
 from akn_mail.edge.spool import GroupCommitter, Spool
 from akn_mail.pipeline.processor import Processor
+from akn_mail.records.retention import RetentionWorker
 from akn_mail.services import Services
 
 log = logging.getLogger("akn_mail.service")
@@ -257,6 +258,8 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
     processor.start()
     deliveries = DeliveryWorker(Services(config, wakeup=wakeup, resolver=resolver))
     deliveries.start()
+    retention = RetentionWorker(config)  # [retention]: daily removal of what outlived its lifetime
+    retention.start()
     channel.send("ready")
     try:
         while True:
@@ -274,6 +277,7 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
         pass
     processor.stop()
     deliveries.stop()
+    retention.stop()
     lock.close()
 
 

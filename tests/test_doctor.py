@@ -285,7 +285,8 @@ def test_json_output(tmp_path):
     data = json.loads(result.output)
     assert data["ok"] is True
     assert [check["name"] for check in data["checks"]] == [
-        "config", "data dir", "database", "index", "templates", "ingress", "relay", "queue", "contacts", "dns"]
+        "config", "data dir", "database", "index", "templates", "ingress", "relay", "queue", "contacts", "retention",
+        "dns"]
     assert set(data["checks"][0]) == {"name", "status", "detail", "fix"}
 
 
