@@ -137,7 +137,9 @@ def test_relay_outage_defers_and_delivers_once_it_is_back(config, contacts):
         send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], post())
         connection = db_module.connect(config.database_path)
         queue = DeliveryQueue(connection, config)
-        deferred = wait_until(lambda: [e for e in queue.entries() if e["status"] == "deferred"])
+        # Each sending connection records its own recipients: wait for all of them.
+        wait_until(lambda: len([e for e in queue.entries() if e["status"] == "deferred"]) == len(contacts))
+        deferred = [e for e in queue.entries() if e["status"] == "deferred"]
         assert len(deferred) == len(contacts)
         assert "cannot connect to relay" in deferred[0]["last_error"]
         assert relay.sink.recipients() == []
