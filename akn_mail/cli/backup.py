@@ -28,7 +28,7 @@ def backup(app: App, path: Path, check_only: bool) -> None:
         manifest = backups.verify(path)
         click.echo(f"OK: {path}: {manifest.summary()}.")
         return
-    manifest = backups.create(app.config, path)
+    manifest = backups.create(app.data_config, path)
     click.echo(f"Wrote {path}: {manifest.summary()}.")
 
 
