@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from akn_mail import config as config_module
 from akn_mail import db as db_module
+from akn_mail.archive.filing import Archive
 from akn_mail.cli import cli
 from akn_mail.roster.rotation import Rotation
 
@@ -117,12 +118,23 @@ def test_backup_while_posts_arrive_restores_everything_answered_before_it(config
     finally:
         again.stop()
 
-    # Search gives the same results.
+    # Search gives the same results for the posts answered before the backup (the original
+    # also has posts that arrived later; either may hold posts still in its spool).
+    answered = set(before)
+    for each in (config, restored_config):
+        # A stopped server may leave its last posts for the next start's indexer: index them now.
+        connection = db_module.connect(each.database_path)
+        try:
+            Archive(each, connection).index_pending()
+        finally:
+            connection.close()
     for query in ("Wärmeplanung", "Abschnitt 7", "Waermeplanung"):
-        original = json.loads(run(config_file, "search", query, "--json", "--limit", "50").output)
-        copy = json.loads(run(restored_config_file, "search", query, "--json", "--limit", "50").output)
-        assert [hit["message_id"] for hit in copy] == [hit["message_id"] for hit in original], query
-        assert len(original) >= 1
+        original = [hit["message_id"] for hit in
+                    json.loads(run(config_file, "search", query, "--json", "--limit", "200").output)]
+        copy = [hit["message_id"] for hit in
+                json.loads(run(restored_config_file, "search", query, "--json", "--limit", "200").output)]
+        assert [found for found in copy if found in answered] == [found for found in original if found in answered], query
+        assert any(found in answered for found in copy), query
 
 
 @pytest.fixture
