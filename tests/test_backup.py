@@ -133,7 +133,8 @@ def test_backup_while_posts_arrive_restores_everything_answered_before_it(config
                     json.loads(run(config_file, "search", query, "--json", "--limit", "200").output)]
         copy = [hit["message_id"] for hit in
                 json.loads(run(restored_config_file, "search", query, "--json", "--limit", "200").output)]
-        assert [found for found in copy if found in answered] == [found for found in original if found in answered], query
+        # The same hits; equal scores may come in another order (two indexes built differently).
+        assert sorted(found for found in copy if found in answered) == sorted(found for found in original if found in answered), query
         assert any(found in answered for found in copy), query
 
 
