@@ -44,6 +44,8 @@ def stored(config, config_file):
     connection.execute("INSERT INTO bounce_events (email, kind, weight, source) VALUES (?, 'permanent', 1, 'verp')", (ANNA,))
     connection.execute("INSERT INTO admin_tasks (kind, requester, member_name) VALUES ('unsubscribe', ?, 'Dormagen')",
                        (ANNA.upper(),))
+    connection.execute("INSERT INTO recipients (member_id, email, name) SELECT id, ?, 'Anna' FROM members WHERE name = 'Kaarst'",
+                       ("Anna.Privat@kaarst.example",))
     connection.close()
     return contacts
 
@@ -120,6 +122,13 @@ def test_export_erase_redact_export_shows_nothing(stored, config, config_file):
     shown = run(config_file, "archive", "show", "anna-0@dormagen.example").output
     assert "Flags:       redacted" in shown or "redacted" in shown
     assert ANNA not in shown
+
+
+def test_a_recipient_of_minutes_is_exported_and_erased(stored, config_file):
+    exported = export(config_file, "anna.privat@kaarst.example")
+    assert [row["member"] for row in rows(exported, "recipients")] == ["Kaarst"]
+    assert run(config_file, "person", "erase", "anna.privat@kaarst.example").exit_code == 0
+    assert persons.is_empty(export(config_file, "anna.privat@kaarst.example"))
 
 
 def test_erase_of_an_unknown_address_says_so_and_still_logs(config, config_file):

@@ -152,6 +152,22 @@ PERSON_DATA: tuple[PersonData, ...] = (
         ("DELETE FROM sent_reminders WHERE lower(recipient) = :address",),
     ),
     PersonData(
+        "recipients", "recipients", "entries as a recipient of minutes and results for a member (issue 17)",
+        """SELECT r.id, r.name, r.email, m.name AS member, r.gets, r.added_at
+           FROM recipients r JOIN members m ON m.id = r.member_id WHERE lower(r.email) = :address ORDER BY r.id""",
+        ("DELETE FROM recipients WHERE lower(email) = :address",),
+    ),
+    PersonData(
+        "results_reminders", "results_reminders", "reminders of due results sent to the address",
+        "SELECT result_id, kind, sent_at FROM results_reminders WHERE lower(recipient) = :address",
+        ("DELETE FROM results_reminders WHERE lower(recipient) = :address",),
+    ),
+    PersonData(
+        "results_tokens", "results_tokens", "tokens with which the address may correct the results of minutes",
+        "SELECT archived_id, meeting_id, created_at FROM results_tokens WHERE lower(recipient) = :address",
+        ("DELETE FROM results_tokens WHERE lower(recipient) = :address",),
+    ),
+    PersonData(
         "archived_posts", "archived_messages", "posts the address wrote, in the archive (kept: the record of a public body)",
         """SELECT id, message_id, date, from_name, subject, is_minutes, flags
            FROM archived_messages WHERE lower(from_address) = :address ORDER BY date, id""",
