@@ -96,6 +96,24 @@ class DeliverySection:
 
 
 @dataclass
+class AuthSection:
+    """Sender authentication: whether a post really comes from its From domain (DKIM, DMARC)."""
+
+    verify: str = _key("headers", "Where the verdict comes from: \"headers\" (the Authentication-Results your MTA writes, see authserv_id), \"builtin\" (akn-mail checks DKIM and DMARC itself; cannot check SPF), or \"off\".")
+    authserv_id: str = _key("", "The name your MTA writes first in its Authentication-Results headers (Postfix with OpenDKIM/OpenDMARC: its myhostname). Only those headers are trusted; every other one is removed. Empty trusts none.")
+    unauthenticated: str = _key("accept", "A contact's post with no verdict (the domain signs nothing, publishes no DMARC): \"accept\" or \"hold\". DMARC failures and unverified new versions of minutes are held either way.")
+
+
+@dataclass
+class DkimSection:
+    """DKIM signing of every mail the list sends. Empty domain: no signing."""
+
+    domain: str = _key("", "Domain in the signature (d=), normally the list's domain; empty signs nothing.")
+    selector: str = _key("", "Selector (s=): the key is published as TXT at <selector>._domainkey.<domain>.")
+    key_file: str = _key("", "PEM file with the RSA private key (akn-mail dkim keygen writes one).")
+
+
+@dataclass
 class StorageSection:
     """Where the data lives."""
 
@@ -162,6 +180,8 @@ SECTIONS: dict[str, type] = {
     "ingress": IngressSection,
     "relay": RelaySection,
     "delivery": DeliverySection,
+    "auth": AuthSection,
+    "dkim": DkimSection,
     "storage": StorageSection,
     "archive": ArchiveSection,
     "reminders": RemindersSection,
@@ -180,6 +200,8 @@ class Config:
     ingress: IngressSection = field(default_factory=IngressSection)
     relay: RelaySection = field(default_factory=RelaySection)
     delivery: DeliverySection = field(default_factory=DeliverySection)
+    auth: AuthSection = field(default_factory=AuthSection)
+    dkim: DkimSection = field(default_factory=DkimSection)
     storage: StorageSection = field(default_factory=StorageSection)
     archive: ArchiveSection = field(default_factory=ArchiveSection)
     reminders: RemindersSection = field(default_factory=RemindersSection)
@@ -389,6 +411,14 @@ def _check(config: Config) -> None:
             f"[retention] bounce_events_days ({config.retention.bounce_events_days}) must be at least [bounces] decay_days "
             f"({config.bounces.decay_days}): bounce scoring reads the events of that many days."
         )
+    if config.auth.verify not in ("headers", "builtin", "off"):
+        raise ConfigError(f"[auth] verify must be \"headers\", \"builtin\" or \"off\", not {config.auth.verify!r}.")
+    if config.auth.unauthenticated not in ("accept", "hold"):
+        raise ConfigError(f"[auth] unauthenticated must be \"accept\" or \"hold\", not {config.auth.unauthenticated!r}.")
+    dkim_keys = {"domain": config.dkim.domain, "selector": config.dkim.selector, "key_file": config.dkim.key_file}
+    if any(dkim_keys.values()) and not all(dkim_keys.values()):
+        missing = ", ".join(name for name, value in dkim_keys.items() if not value)
+        raise ConfigError(f"[dkim] needs domain, selector and key_file together; {missing} missing (or leave all three empty to not sign).")
     for name, port in (("ingress", config.ingress.port), ("relay", config.relay.port)):
         if not 0 <= port <= 65535:
             raise ConfigError(f"[{name}] port must be between 0 and 65535, not {port}.")

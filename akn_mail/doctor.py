@@ -64,7 +64,9 @@ def run_checks(config: Config, *, dns: bool = True, timeout: float = 10.0, resol
         checks.append(check_queue(config))
         checks.append(check_contacts(config))
         checks.append(check_retention(config))
+    checks.append(check_auth(config))
     checks += check_dns(config, enabled=dns, resolver=resolver, timeout=timeout)
+    checks += check_dkim(config, dns_enabled=dns, resolver=resolver, timeout=timeout)
     return checks
 
 
@@ -456,6 +458,74 @@ def check_dns(config: Config, enabled: bool = True, resolver: Any = None, timeou
     else:
         checks.append(Check("dns dmarc", WARN, f"_dmarc.{domain} publishes no DMARC policy.",
                             f"add TXT \"v=DMARC1; p=none; rua=mailto:postmaster@{domain}\" at _dmarc.{domain}."))
+    return checks
+
+
+# --- sender authentication and DKIM -------------------------------------------------------
+
+def check_auth(config: Config) -> Check:
+    """[auth]: a verify mode that can give a verdict at all."""
+    settings = config.auth
+    if settings.verify == "off":
+        return Check("auth", WARN, "[auth] verify = \"off\": no post is authenticated, so anyone can post as a contact "
+                     "and every new version of minutes is held.",
+                     "run OpenDKIM/OpenDMARC in the MTA in front and set verify = \"headers\" (see deploy/postfix/).")
+    if settings.verify == "headers" and not settings.authserv_id:
+        return Check("auth", WARN, "[auth] verify = \"headers\" but authserv_id is empty, so no Authentication-Results "
+                     "header is trusted and every verdict is 'none'.",
+                     "set [auth] authserv_id to the name your MTA writes in Authentication-Results (Postfix: myhostname).")
+    source = f"Authentication-Results of {settings.authserv_id}" if settings.verify == "headers" else "builtin DKIM/DMARC check"
+    return Check("auth", OK, f"verdict from {source}; posts without one: {settings.unauthenticated}")
+
+
+def check_dkim(config: Config, dns_enabled: bool = True, resolver: Any = None, timeout: float = 10.0) -> list[Check]:
+    """[dkim]: the key reads, parses and fits the selector; with DNS, the published record matches."""
+    from akn_mail.delivery.signing import DkimError, DkimSigner, published_key, public_key_base64, zone_line
+
+    settings = config.dkim
+    if not settings.domain:
+        return [Check("dkim", SKIP, "[dkim] domain is empty, so the list's mail goes out unsigned; "
+                      "create a key with: akn-mail dkim keygen --selector SELECTOR --out FILE")]
+    try:
+        signer = DkimSigner.from_config(config)
+    except DkimError as error:
+        return [Check("dkim", FAIL, str(error), "fix [dkim] or write a key with akn-mail dkim keygen.")]
+    name = f"{signer.selector}._domainkey.{signer.domain}"
+    checks = [Check("dkim", OK, f"{config.resolve(settings.key_file)}: RSA key for {name}")]
+    reserved = reserved_name(signer.domain)
+    if reserved:
+        checks.append(Check("dns dkim", SKIP, f"{signer.domain} is under the reserved name {reserved}; {name} not looked up."))
+        return checks
+    if not dns_enabled:
+        checks.append(Check("dns dkim", SKIP, f"{name} not looked up (--no-dns)."))
+        return checks
+    import dns.exception
+    import dns.resolver
+
+    if resolver is None:
+        try:
+            resolver = dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            checks.append(Check("dns dkim", SKIP, f"no DNS resolver configured on this machine; {name} not looked up."))
+            return checks
+        resolver.lifetime = min(timeout, 5.0)
+    try:
+        records = [_txt(record) for record in resolver.resolve(name, "TXT")]
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        records = []
+    except dns.exception.DNSException as error:
+        checks.append(Check("dns dkim", SKIP, f"no DNS answer for {name} ({type(error).__name__}); not checked."))
+        return checks
+    published = published_key(records)
+    expected = public_key_base64(signer.key)
+    fix = f"publish: {zone_line(signer.selector, signer.domain, signer.key)}"
+    if published is None:
+        checks.append(Check("dns dkim", FAIL, f"{name} publishes no DKIM key, so receivers cannot verify the list's signature.", fix))
+    elif published != expected:
+        checks.append(Check("dns dkim", FAIL, f"{name} publishes a different key than {settings.key_file}; "
+                            "receivers will see the list's signature as broken.", fix))
+    else:
+        checks.append(Check("dns dkim", OK, f"{name} publishes the key of {settings.key_file}"))
     return checks
 
 

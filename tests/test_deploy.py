@@ -119,3 +119,28 @@ def test_sdist_carries_deploy_and_the_licence():
     assert licence.startswith("MIT License")
     project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["license"] == "MIT"
+
+
+def test_milter_examples_and_auth_settings_name_the_same_authserv_id():
+    """OpenDKIM, OpenDMARC, the [auth] lines and the header_checks rule agree (issue 10)."""
+    postfix = DEPLOY / "postfix"
+    auth = (postfix / "main.cf.auth.example").read_text(encoding="utf-8")
+    authserv_id = re.search(r'authserv_id = "([^"]+)"', auth).group(1)
+    assert 'verify = "headers"' in auth
+    for name in ("opendkim.conf.example", "opendmarc.conf.example"):
+        text = (postfix / name).read_text(encoding="utf-8")
+        assert re.search(rf"^AuthservID\s+{re.escape(authserv_id)}$", text, re.MULTILINE), name
+    assert "inet:127.0.0.1:8891" in auth and "inet:8891@127.0.0.1" in (postfix / "opendkim.conf.example").read_text()
+    assert "inet:127.0.0.1:8893" in auth and "inet:8893@127.0.0.1" in (postfix / "opendmarc.conf.example").read_text()
+    rule = next(line for line in (postfix / "akn-mail-header-checks.regexp").read_text(encoding="utf-8").splitlines()
+                if line.startswith("/"))
+    pattern = rule[1:rule.rindex("/")].replace("[:space:]", r"\s")  # POSIX class, as Python writes it
+    assert rule.endswith(" IGNORE")
+    matches = re.compile(pattern).match
+    assert matches(f"Authentication-Results: {authserv_id}; dmarc=pass header.from=dormagen.example")
+    assert matches(f"Authentication-Results:{authserv_id};dkim=pass")
+    assert not matches(f"Authentication-Results: {authserv_id}.evil.example; dmarc=pass")
+    assert not matches("Authentication-Results: mail.dormagen.example; dkim=pass")
+    # The loopback smtpd that takes akn-mail's fan-out runs neither milters nor header_checks.
+    master = (postfix / "master.cf.example").read_text(encoding="utf-8")
+    assert "-o smtpd_milters=\n" in master and "no_header_body_checks" in master

@@ -103,6 +103,8 @@ def test_fresh_installation_passes_with_warnings(tmp_path):
     assert found["contacts"] == ("warn  contacts   the roster has no contacts, so posts reach nobody. "
                                  "Fix: akn-mail roster import roster.csv (or akn-mail member add / contact add).")
     assert found["dns"] == "skip  dns        lists.example is under the reserved name .example; DNS checks skipped."
+    assert found["auth"].startswith("warn  auth       [auth] verify = \"headers\" but authserv_id is empty")
+    assert found["dkim"].startswith("skip  dkim       [dkim] domain is empty, so the list's mail goes out unsigned")
 
 
 def test_mail_waiting_for_hours_and_disabled_contacts_are_warned_about(tmp_path):
@@ -286,7 +288,7 @@ def test_json_output(tmp_path):
     assert data["ok"] is True
     assert [check["name"] for check in data["checks"]] == [
         "config", "data dir", "database", "index", "templates", "ingress", "relay", "queue", "contacts", "retention",
-        "dns"]
+        "auth", "dns", "dkim"]
     assert set(data["checks"][0]) == {"name", "status", "detail", "fix"}
 
 

@@ -157,15 +157,18 @@ def wait_for_message(setup: Setup, address: str, subject_start: str):
 
 def test_minutes_receipt_goes_to_the_sender_through_the_service(setup):
     configure(setup.config, setup.relay)
+    # The MTA in front vouches for the sender (a new version of minutes needs a pass, issue 10).
+    setup.config.auth.authserv_id = "mx.lists.example"
+    verified = b"Authentication-Results: mx.lists.example; dmarc=pass header.from=dormagen.example\r\n"
     service = ThreadedService(setup.config).start()
     today = dt.date.today()
-    minutes = mail(
+    minutes = verified + mail(
         "[Protokoll] Sitzung in Dormagen", "Anbei das Protokoll.", sender="klimaschutz@dormagen.example",
         date=today.isoformat(), message_id="minutes-1@dormagen.example",
         attachments=[("Protokoll_Sitzung.txt", "Top 1: Wärmeplanung\n".encode(), "text/plain")],
     )
     quarter = format_quarter(str(Quarter.of(today)), "de")
-    corrected = mail(  # as the receipt says: the meeting in the subject, so it replaces the first version
+    corrected = verified + mail(  # as the receipt says: the meeting in the subject, so it replaces the first version
         f"[Protokoll] {quarter} korrigiert", "Korrigierte Fassung.", sender="klimaschutz@dormagen.example",
         date=today.isoformat(), message_id="minutes-2@dormagen.example",
         attachments=[("Protokoll_Sitzung_v2.txt", "Top 1: Wärmeplanung, Top 2: Radverkehr\n".encode(), "text/plain")],

@@ -8,7 +8,7 @@ import pytest
 
 from akn_mail import message as message_module
 from akn_mail.delivery.queue import DeliveryQueue
-from akn_mail.pipeline.chain import STEPS, run, steps_after
+from akn_mail.pipeline.chain import STEPS, run, steps_after, steps_from
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.roster.members import Roster
 from akn_mail.services import Services
@@ -60,9 +60,11 @@ POST = literal(
 
 def test_steps_run_in_the_documented_order():
     assert [step.__name__ for step in STEPS] == [
-        "check_loop", "check_sender", "drop_duplicate", "detect_minutes", "file_in_archive", "decorate", "enqueue",
+        "check_loop", "authenticate", "check_sender", "drop_duplicate", "detect_minutes",
+        "hold_unverified_new_version", "file_in_archive", "decorate", "enqueue",
     ]
     assert [step.__name__ for step in steps_after("check_sender")][0] == "drop_duplicate"
+    assert [step.__name__ for step in steps_from("authenticate")][:2] == ["authenticate", "check_sender"]
 
 
 # --- loop -----------------------------------------------------------------------------

@@ -83,11 +83,13 @@ class Archive:
         received: datetime.datetime | None = None,
         index: bool = True,
         parsed: Parsed | None = None,
+        auth: str = "none",
     ) -> Filed:
         """Archive one message (see the module docstring for the order of writes).
 
         ``parsed``: the pipeline's one parse of the post, so the archive files the From,
-        Subject and Message-ID every other step saw.
+        Subject and Message-ID every other step saw. ``auth``: the sender's verdict
+        (pass, fail, none; ``akn_mail.pipeline.authentication``).
         """
         received = received or datetime.datetime.now(datetime.timezone.utc)
         parsed = read(raw, received, parsed)
@@ -100,7 +102,7 @@ class Archive:
         extractions = self.extract_all(parsed) if index else [Extraction("pending") for _ in parsed.attachments]
         key = self.maildir.add(raw)
         stored = self._record(parsed, raw, key, extractions, is_minutes=is_minutes, member=member, source=source,
-                              meeting=meeting)
+                              meeting=meeting, auth=auth)
         if index:
             self.read_results(stored, parsed, extractions)
         indexed = False
@@ -128,7 +130,7 @@ class Archive:
             return None
 
     def _record(self, parsed: ParsedMail, raw: bytes, key: str, extractions: list[Extraction], *,
-                is_minutes: bool | None, member, source: str, meeting) -> StoredMessage:
+                is_minutes: bool | None, member, source: str, meeting, auth: str = "none") -> StoredMessage:
         if is_minutes is None:
             is_minutes = is_minutes_subject(parsed.subject, self.config.list.minutes_tag,
                                             self.config.list.subject_prefix) or meeting is not None
@@ -151,13 +153,14 @@ class Archive:
             cursor = db.execute(
                 """INSERT INTO archived_messages
                    (message_id, maildir_key, date, from_address, from_name, member_id, member_name, subject,
-                    in_reply_to, references_ids, thread_id, is_minutes, meeting_id, minutes_version, flags, size, source)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    in_reply_to, references_ids, thread_id, is_minutes, meeting_id, minutes_version, flags, size, source,
+                    auth)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     parsed.message_id, key, parsed.date.isoformat(), parsed.from_address, parsed.from_name, member_id,
                     member_name, parsed.subject, parsed.in_reply_to, " ".join(parsed.references), thread_id,
                     int(is_minutes), link.meeting_id if link else None, link.version if link else None,
-                    " ".join(flags), len(raw), source,
+                    " ".join(flags), len(raw), source, auth,
                 ),
             )
             archived_id = cursor.lastrowid

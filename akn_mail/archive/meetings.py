@@ -20,6 +20,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 
+from akn_mail.db import transaction
 from akn_mail.roster.quarter import Quarter, QuarterError
 
 MONTHS = {
@@ -228,3 +229,19 @@ def record_minutes(db: sqlite3.Connection, link: Link, archived_id: int, arrived
                versions = meeting_minutes.versions + 1, last_arrived = excluded.last_arrived""",
         (link.meeting_id, archived_id, arrived, arrived),
     )
+
+
+def preview_version(db: sqlite3.Connection, subject: str, sent: datetime.datetime, member_id: int | None,
+                    message_id: str) -> int:
+    """The version these minutes would become (1: the first), without recording anything.
+
+    Runs ``link_minutes`` inside a savepoint that is rolled back, so the answer follows the
+    very rule filing will use (and a meeting it would create is not kept).
+    """
+    with transaction(db):
+        db.execute("SAVEPOINT preview_minutes")
+        try:
+            return link_minutes(db, subject, sent, member_id, message_id).version
+        finally:
+            db.execute("ROLLBACK TO preview_minutes")
+            db.execute("RELEASE preview_minutes")

@@ -58,6 +58,7 @@ class Hit:
     score: float
     snippet: str  # matches between MARK_START and MARK_END
     tier: str = "literal"  # which reading of the query found it (``tiers``)
+    auth: str = "none"  # sender verdict when it was archived: pass, fail or none
 
     def as_json(self) -> dict:
         return {
@@ -69,6 +70,7 @@ class Hit:
             "minutes": self.minutes,
             "meeting": self.meeting,
             "host": self.host,
+            "auth": self.auth,
             "score": round(self.score, 4),
             "snippet": render_snippet(self.snippet, "**", "**"),
         }
@@ -509,6 +511,18 @@ class ArchiveSearch:
                 hits.append(self._hit(hit, matcher, name, hit.score * scale))
             if hits:
                 floor = min(hit.score for hit in hits)
+        return self._with_auth(hits)
+
+    def _with_auth(self, hits: list[Hit]) -> list[Hit]:
+        """Each hit's sender verdict from SQLite (it is not in the index, so no reindex is needed)."""
+        if self.db is None or not hits:
+            return hits
+        marks = ", ".join("?" for _ in hits)
+        verdicts = dict(self.db.execute(
+            f"SELECT id, auth FROM archived_messages WHERE id IN ({marks})", [hit.id for hit in hits]
+        ).fetchall())
+        for hit in hits:
+            hit.auth = verdicts.get(hit.id, "none")
         return hits
 
     def _splitter(self, searcher) -> Splitter:

@@ -84,6 +84,7 @@ class StoredMessage:
     flags: list[str]
     size: int
     source: str
+    auth: str = "none"  # sender verdict when it was archived: pass, fail or none
 
     @property
     def sender(self) -> str:
@@ -121,7 +122,7 @@ def row_to_message(row: sqlite3.Row, host: str | None) -> StoredMessage:
         meeting=meeting_label(row["meeting_kind"], row["meeting_quarter"], row["meeting_date"]),
         host=host, minutes_version=row["minutes_version"],
         current=(not is_minutes) or row["current_minutes_id"] in (None, row["id"]),
-        flags=row["flags"].split(), size=row["size"], source=row["source"],
+        flags=row["flags"].split(), size=row["size"], source=row["source"], auth=row["auth"],
     )
 
 

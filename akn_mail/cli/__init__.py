@@ -37,6 +37,7 @@ COMMANDS = {
     "backup": ("akn_mail.cli.backup:backup", "Back up database, archive, spool, held mail, config and templates (safe while serve runs)."),
     "restore": ("akn_mail.cli.backup:restore", "Verify a backup and restore it into a new directory; rebuilds the search index."),
     "person": ("akn_mail.cli.person:person", "Export or erase what is stored about one person (DSGVO)."),
+    "dkim": ("akn_mail.cli.dkim:dkim", "Create the key the list signs its mail with (DKIM)."),
     "doctor": ("akn_mail.cli.doctor:doctor", "Check the installation: config, data, service, relay, queue, DNS."),
 }
 

@@ -77,6 +77,7 @@ def show(app: App, ident: str) -> None:
     click.echo(f"Date:        {message.date}")
     click.echo(f"From:        {message.sender}" + (f" ({message.member_name})" if message.member_name else ""))
     click.echo(f"Subject:     {message.subject}")
+    click.echo(f"Auth:        {message.auth}")
     if message.is_minutes:
         version = f", version {message.minutes_version}" + ("" if message.current else " (superseded by a newer version)")
         click.echo(f"Minutes of:  {message.meeting or '-'}" + (f", host {message.host}" if message.host else "") + version)

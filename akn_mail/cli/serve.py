@@ -26,11 +26,13 @@ def serve(app: App, port: int | None, host: str | None) -> None:
     from akn_mail import logs
     from akn_mail.delivery.deliverer import Deliverer
     from akn_mail.service import Service
+    from akn_mail.delivery.signing import DkimSigner
     from akn_mail.notices.templating import require_valid
 
     config = app.data_config
     logs.setup(config)
     require_valid(config)  # a broken site template stops start-up here, not a delivery at 3 a.m.
+    signer = DkimSigner.from_config(config)  # so does an unusable DKIM key (DkimError: one line)
     if port is not None:
         config.ingress.port = port
     if host is not None:
@@ -47,6 +49,8 @@ def serve(app: App, port: int | None, host: str | None) -> None:
         f"{config.ingress.host}:{config.ingress.port}; data in {config.data_dir}", err=True,
     )
     click.echo(f"akn-mail: {Deliverer.describe_config(config)}", err=True)
+    if signer is not None:
+        click.echo(f"akn-mail: DKIM signing as {signer.selector}._domainkey.{signer.domain}", err=True)
     try:
         asyncio.run(service.serve_forever())
     except OSError as error:

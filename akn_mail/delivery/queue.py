@@ -18,6 +18,8 @@ message again (not after a relay outage, not after a crash).
   otherwise VERP costs one transaction (and one copy of the message) per recipient —
   fine for a list of dozens, slower for thousands. ``off`` sends batches with the plain
   bounce address; bounces must then be matched from the DSN's content.
+- DKIM ([dkim]): the message is signed once, here, before it is stored
+  (``akn_mail.delivery.signing``): the stored bytes are the bytes every recipient gets.
 - No relay (``[relay] host`` empty): every transaction is written as one file into the
   Maildir ``<data_dir>/outbox`` with ``Return-Path`` and ``X-Original-To`` (the recipients).
 """
@@ -30,10 +32,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 
 from akn_mail import db as db_module
 from akn_mail import logs
 from akn_mail.config import Config
+from akn_mail.delivery.signing import DkimSigner
 from akn_mail.errors import AknError
 from akn_mail.message import normalise_message_id
 
@@ -72,6 +76,11 @@ class DeliveryQueue:
         self.wakeup = wakeup  # set after enqueue, so a running deliverer starts at once
         self.lock = threading.RLock()  # the connection may be shared by sender threads
 
+    @cached_property
+    def signer(self) -> DkimSigner | None:
+        """The DKIM signer of [dkim], read on the first enqueue (None: signing is off)."""
+        return DkimSigner.from_config(self.config)
+
     def enqueue(
         self,
         message: bytes,
@@ -92,6 +101,8 @@ class DeliveryQueue:
         now = time.time()
         unique = list(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
         body = normalize_line_endings(message)
+        if self.signer is not None:
+            body = self.signer.sign(body)
         with self.lock, db_module.transaction(self.db):
             if key is not None:
                 row = self.db.execute("SELECT id FROM outbound WHERE source_key = ?", (key,)).fetchone()

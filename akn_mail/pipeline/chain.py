@@ -16,11 +16,13 @@ from typing import Callable
 from akn_mail import logs
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.pipeline.steps.archive import file_in_archive
+from akn_mail.pipeline.steps.authenticate import authenticate
 from akn_mail.pipeline.steps.decorate import decorate
 from akn_mail.pipeline.steps.duplicate import drop_duplicate
 from akn_mail.pipeline.steps.enqueue import enqueue
 from akn_mail.pipeline.steps.loop import check_loop
 from akn_mail.pipeline.steps.minutes import detect_minutes
+from akn_mail.pipeline.steps.new_version import hold_unverified_new_version
 from akn_mail.pipeline.steps.sender import check_sender
 from akn_mail.services import Services
 
@@ -31,12 +33,15 @@ Step = Callable[[Post, Services], Decision]
 
 
 # The order a post goes through; an approved held post re-enters through the spool and
-# resumes after check_sender.
+# resumes at authenticate, which then only reads the verdict and cleans the header (the
+# checks after it let approved mail pass).
 STEPS: tuple[Step, ...] = (
     check_loop,
+    authenticate,
     check_sender,
     drop_duplicate,
     detect_minutes,
+    hold_unverified_new_version,
     file_in_archive,
     decorate,
     enqueue,
@@ -44,10 +49,16 @@ STEPS: tuple[Step, ...] = (
 
 
 def steps_after(name: str) -> tuple[Step, ...]:
-    """The steps that follow the one called ``name`` (approving held mail resumes there)."""
+    """The steps that follow the one called ``name``."""
     steps = STEPS
     names = [step.__name__ for step in steps]
     return steps[names.index(name) + 1:]
+
+
+def steps_from(name: str) -> tuple[Step, ...]:
+    """The step called ``name`` and all that follow (approved held mail resumes there)."""
+    names = [step.__name__ for step in STEPS]
+    return STEPS[names.index(name):]
 
 
 def run(post: Post, services: Services, steps: tuple[Step, ...] | None = None) -> Decision:
@@ -64,4 +75,4 @@ def run(post: Post, services: Services, steps: tuple[Step, ...] | None = None) -
     return decision
 
 
-__all__ = ["Decision", "Post", "STEPS", "Step", "run", "steps_after"]
+__all__ = ["Decision", "Post", "STEPS", "Step", "run", "steps_after", "steps_from"]

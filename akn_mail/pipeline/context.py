@@ -66,6 +66,9 @@ class Post:
     message_id: str = ""                     # normalised Message-ID (derived from the bytes when missing)
     approved: bool = False                   # a moderator approved it (re-entered from held mail)
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # when it was received
+    auth: str = "none"                       # sender verdict pass/fail/none (set by authenticate)
+    auth_method: str = ""                    # what decided it: dmarc, dkim, spf (set by authenticate)
+    auth_detail: str = ""                    # how, for the log and hold reasons (set by authenticate)
     sender_member: Member | None = None      # roster Member of the author (set by check_sender)
     is_minutes: bool = False                 # set by detect_minutes
     outgoing: bytes | None = None            # the decorated message (set by decorate)

@@ -29,6 +29,10 @@ class NoRecord(Exception):
     """The name has no TXT record (NXDOMAIN, no answer): the domain publishes no policy."""
 
 
+class DnsTemporaryError(Exception):
+    """DNS did not answer (timeout, SERVFAIL): the answer is unknown, not empty."""
+
+
 def dns_txt(name: str, timeout: float = 2.0) -> list[str]:
     """The TXT strings of NAME via dnspython; ``NoRecord`` when there are none."""
     import dns.exception
@@ -69,6 +73,23 @@ class DmarcResolver:
         with self.lock:
             self.cache[domain] = (now + lifetime, result)
         return result
+
+    def txt(self, name: str) -> list[str]:
+        """The TXT strings at NAME, for sender authentication (DKIM keys, DMARC records).
+
+        [] when there are none and for reserved names (never looked up); not cached (dkimpy
+        asks once per signature). ``DnsTemporaryError`` when DNS did not answer.
+        """
+        name = name.lower().rstrip(".")
+        if not name or reserved_name(name):
+            return []
+        try:
+            return list(self.lookup(name))
+        except NoRecord:
+            return []
+        except Exception as error:
+            log.warning("dns lookup failed name=%s error=%s", name, type(error).__name__)
+            raise DnsTemporaryError(f"no DNS answer for {name} ({type(error).__name__})") from None
 
     def _lookup(self, domain: str) -> str | None:
         try:

@@ -238,8 +238,9 @@ class Processor:
 
     def _dispatch(self, entry: Entry, post: Post) -> Decision:
         if entry.route == "post":
-            # An approved post resumes after the sender check (the moderator vouched for it).
-            steps = pipeline.steps_after("check_sender") if post.approved else pipeline.STEPS
+            # An approved post resumes at authenticate: its verdict is read and stored and foreign
+            # Authentication-Results removed, but nothing holds it again (the moderator vouched for it).
+            steps = pipeline.steps_from("authenticate") if post.approved else pipeline.STEPS
             return pipeline.run(post, self.services, steps)
         what = "bounce handling" if entry.route == "bounces" else f"mail to the -{entry.route} address"
         result = HANDLERS[entry.route](post, self.services)

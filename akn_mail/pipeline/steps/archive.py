@@ -30,14 +30,15 @@ def file_in_archive(post: Post, services: Services) -> Decision:
     from akn_mail.archive.indexer import BackgroundIndexer
 
     filed = services.archive.file(post.raw, parsed=post.parsed, is_minutes=post.is_minutes,
-                                  member=post.sender_member, received=post.now, index=False)
+                                  member=post.sender_member, received=post.now, index=False, auth=post.auth)
     post.archive_id = filed.message.id
     if not filed.duplicate:
         BackgroundIndexer.for_config(services.config, wakeup=services.wakeup).notify()
     # logs.event quotes values with spaces (meeting="extra 2027-03-20") so each stays one field.
     logs.event(
         log, "archived", message_id=filed.message.message_id, id=filed.message.id, minutes=filed.message.is_minutes,
-        meeting=filed.message.meeting or "", flags=filed.message.flags, duplicate=filed.duplicate,
+        meeting=filed.message.meeting or "", flags=filed.message.flags, auth=filed.message.auth,
+        duplicate=filed.duplicate,
     )
     # The receipt for minutes follows from the indexer, once the attachments are read and the
     # results (decisions, tasks) found in them can be listed.
