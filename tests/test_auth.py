@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from akn_mail import db as db_module
 from akn_mail.notices.held import HeldStore
+from akn_mail.notices.reasons import hold_reason
 from akn_mail.pipeline.authentication import builtin, from_headers, strip_foreign
 from akn_mail.pipeline.context import Post
 from akn_mail.pipeline.dmarc import DmarcResolver
@@ -185,7 +186,9 @@ def test_step_holds_a_dmarc_fail_with_a_german_reason_and_keeps_only_our_results
     post = step_post(sample("opendmarc-fail-forged.eml"))
     decision = authenticate(post, Services(config, database, resolver=TxtRecords()))
     assert decision.action == "hold"
-    assert decision.reason.startswith("Absender nicht bestätigt: Die DMARC-Prüfung für dormagen.example ist fehlgeschlagen")
+    assert decision.reason == ("die DMARC-Prüfung für dormagen.example ist fehlgeschlagen (dmarc=fail "
+                               "header.from=dormagen.example): die Nachricht stammt wahrscheinlich nicht von "
+                               "klimaschutz@dormagen.example")
     assert post.auth == "fail"
     assert b"compauth" not in post.raw
 
@@ -200,6 +203,9 @@ def test_unauthenticated_hold_holds_a_contact_without_verdict_but_accept_lets_it
     config.auth.unauthenticated = "hold"
     decision = authenticate(step_post(post()), services)
     assert decision.action == "hold" and "weder eine gültige DKIM-Signatur noch ein DMARC-Ergebnis" in decision.reason
+    assert hold_reason(decision.reason, "en") == (
+        "klimaschutz@dormagen.example is a registered contact, but the message has neither a valid DKIM signature "
+        "nor a DMARC result, and unauthenticated posts are held")
     # Not a contact: the sender check holds it with its own reason.
     assert authenticate(step_post(post(sender="someone@shop.example")), services).is_next
     # Approved by a moderator: read and cleaned, never held again.
@@ -259,7 +265,10 @@ def test_attacker_with_a_contacts_from_and_a_dmarc_fail_is_held_not_distributed(
         relay.sink.wait_for(len(contacts))
     finally:
         service.stop()
-    assert "Die DMARC-Prüfung für dormagen.example ist fehlgeschlagen" in held[0]["reason"]
+    assert held[0]["reason"].startswith("die DMARC-Prüfung für dormagen.example ist fehlgeschlagen")
+    # The moderators' notice carries it as a German sentence, not as "a technical reason".
+    assert hold_reason(held[0]["reason"], "de") == held[0]["reason"]
+    assert hold_reason(held[0]["reason"], "en").startswith("DMARC failed for dormagen.example (dmarc=fail")
     assert all(b"Kontoverbindung" not in data for _, _, data in relay.sink.transactions)
     assert [row["message_id"] for row in archived(config)] == ["post-1@dormagen.example"]
     listing = cli(config_file, "held", "list", "--json")
@@ -307,7 +316,9 @@ def test_a_forged_new_version_of_minutes_is_held_and_the_first_version_stays_cur
         held = wait_until(lambda: [row for row in held_rows(config) if row["message_id"] == "v2@evil.example"])
     finally:
         service.stop()
-    assert "Neue Fassung eines vorhandenen Protokolls (Fassung 2)" in held[0]["reason"]
+    assert held[0]["reason"] == ("die Nachricht würde als Fassung 2 das vorhandene Protokoll einer Sitzung ersetzen, "
+                                 "doch ihr Absender ist nicht bestätigt (Prüfergebnis: none)")
+    assert hold_reason(held[0]["reason"], "en").startswith("as version 2 it would replace the existing minutes")
     rows = archived(config)
     assert [(row["message_id"], row["minutes_version"], row["auth"]) for row in rows] == [("v1@dormagen.example", 1, "pass")]
     assert all(b"v2@evil.example" not in data for _, _, data in relay.sink.transactions)
@@ -339,4 +350,5 @@ def test_builtin_on_the_real_server_distributes_a_signed_post_and_holds_the_unsi
     finally:
         service.stop()
     assert "DMARC-Prüfung für dormagen.example ist fehlgeschlagen" in held[0]["reason"]
+    assert "no aligned DKIM signature; p=reject" in held[0]["reason"]
     assert [(row["message_id"], row["auth"]) for row in archived(config)] == [("signed@dormagen.example", "pass")]

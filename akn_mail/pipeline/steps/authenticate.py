@@ -25,12 +25,13 @@ log = logging.getLogger("akn_mail.steps.authenticate")
 
 
 def fail_reason(post: Post) -> str:
+    """The German reason (a clause, as ``notices.reasons`` expects; it has the English one)."""
     domain = post.from_address.rpartition("@")[2]
     if post.auth_method == "dmarc":
-        return (f"Absender nicht bestätigt: Die DMARC-Prüfung für {domain} ist fehlgeschlagen ({post.auth_detail}). "
-                f"Die Nachricht stammt wahrscheinlich nicht von {post.from_address}.")
-    return (f"Absender nicht bestätigt: Die DKIM-Signatur von {domain} ist ungültig ({post.auth_detail}). "
-            f"Die Nachricht stammt möglicherweise nicht von {post.from_address}.")
+        return (f"die DMARC-Prüfung für {domain} ist fehlgeschlagen ({post.auth_detail}): "
+                f"die Nachricht stammt wahrscheinlich nicht von {post.from_address}")
+    return (f"die DKIM-Signatur von {domain} ist ungültig ({post.auth_detail}): "
+            f"die Nachricht stammt möglicherweise nicht von {post.from_address}")
 
 
 def authenticate(post: Post, services: Services) -> Decision:
@@ -48,7 +49,7 @@ def authenticate(post: Post, services: Services) -> Decision:
     if verdict.result == NONE and config.auth.unauthenticated == "hold" and config.auth.verify != "off":
         if post.from_address and services.roster.find_contact(post.from_address) is not None:
             return Decision.hold(
-                f"Absender nicht bestätigt: {post.from_address} ist Kontakt, aber die Nachricht trägt weder eine "
-                "gültige DKIM-Signatur noch ein DMARC-Ergebnis (Einstellung [auth] unauthenticated = \"hold\")."
+                f"{post.from_address} ist als Ansprechperson eingetragen, aber die Nachricht trägt weder eine gültige "
+                "DKIM-Signatur noch ein DMARC-Ergebnis (Einstellung [auth] unauthenticated = \"hold\")"
             )
     return Decision.next()

@@ -30,7 +30,6 @@ def hold_unverified_new_version(post: Post, services: Services) -> Decision:
     if version < 2:
         return Decision.next()
     return Decision.hold(
-        f"Neue Fassung eines vorhandenen Protokolls (Fassung {version}) von einem nicht bestätigten Absender "
-        f"(Prüfergebnis: {post.auth}): Sie würde das bisherige Protokoll ersetzen und wird deshalb erst nach "
-        "Freigabe übernommen."
+        f"die Nachricht würde als Fassung {version} das vorhandene Protokoll einer Sitzung ersetzen, "
+        f"doch ihr Absender ist nicht bestätigt (Prüfergebnis: {post.auth})"
     )
