@@ -309,5 +309,5 @@ def test_imported_minutes_keep_their_history(config, config_file, database, tmp_
     assert json.loads(run(config_file, "search", "Radverkehrskonzept", "--json").output)[0]["date"][:10] == "2026-06-30"
     third = tmp_path / "Protokoll_drei.odt"
     third.write_bytes(odt_bytes("Wärme", ["Wärmepumpen im Bestand."]))
-    run(config_file, "archive", "import", str(third), "--meeting", "2026-Q1", "--date", "12.02.2026")
+    run(config_file, "archive", "import", str(third), "--meeting", "10.02.2026", "--date", "12.02.2026")
     assert json.loads(run(config_file, "search", "Wärmepumpen", "--json").output)[0]["date"][:10] == "2026-02-12"

@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from akn_mail.db import transaction
-from akn_mail.roster.quarter import Quarter, QuarterError
+from akn_mail.roster.quarter import Quarter, QuarterError, parse_date
 
 MONTHS = {
     "januar": 1, "jan": 1, "jänner": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3, "mär": 3, "mrz": 3,
@@ -78,14 +78,14 @@ def subject_reference(subject: str) -> SubjectReference | None:
 
 
 def parse_meeting_option(text: str) -> SubjectReference:
-    """--meeting 2024-Q3 or --meeting 2024-09-12."""
+    """--meeting 2024-Q3, --meeting 2024-09-12 or --meeting 12.09.2024."""
     try:
         return SubjectReference(Quarter.parse(text))
     except QuarterError:
         pass
     try:
-        day = datetime.date.fromisoformat(text.strip())
-    except ValueError:
+        day = parse_date(text)
+    except QuarterError:
         raise QuarterError(f"unknown meeting \"{text}\"; give a quarter like 2024-Q3 or a date like 2024-09-12.") from None
     return SubjectReference(Quarter.of(day), day)
 
