@@ -237,3 +237,15 @@ def test_search_page_finds_a_word_with_german_folding(site_dir, browser):
     browser.open((site_dir / "suche.html").as_uri() + "?q=Windkraft")
     assert browser.evaluate("document.querySelectorAll('#treffer li').length") == 0
     assert visible(browser, "Keine Treffer für „Windkraft“.")
+
+
+def test_pages_fit_a_phone_screen_without_sideways_scrolling(site_dir, browser, tmp_path):
+    for page in ("index.html", "sitzungen/2027-Q1.html"):
+        browser.open((site_dir / page).as_uri())
+        browser.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=2, mobile=True)
+        browser.evaluate("new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)))")
+        assert browser.evaluate("document.documentElement.scrollWidth") <= 360, page
+        assert visible(browser, "[Protokoll] Sitzung 2027-Q1 in Dormagen")
+    shot = tmp_path / "phone.png"
+    browser.screenshot(shot)
+    keep(shot, "html-archive-phone.png")
