@@ -131,11 +131,13 @@ def test_a_recipient_of_minutes_is_exported_and_erased(stored, config_file):
     assert persons.is_empty(export(config_file, "anna.privat@kaarst.example"))
 
 
-def test_erase_of_an_unknown_address_says_so_and_still_logs(config, config_file):
+def test_erase_of_an_unknown_address_says_so_and_still_logs(config, config_file, monkeypatch):
+    monkeypatch.setenv("SUDO_USER", "petra-admin")
     result = run(config_file, "person", "erase", "niemand@example.org")
     assert result.exit_code == 0
     assert result.output.splitlines()[-1] == "  nothing was stored about this address"
-    assert (config.data_dir / "erasure.log").exists()
+    record = json.loads((config.data_dir / "erasure.log").read_text(encoding="utf-8"))
+    assert record["operator"].endswith("(sudo by petra-admin)") and record["removed"] == {}
 
 
 def test_person_needs_an_address(config_file):

@@ -303,10 +303,7 @@ def _configured(config: Config, address: str) -> list[str]:
 
 def _log_erasure(config: Config, result: Erasure) -> None:
     """One JSON line in <data_dir>/erasure.log (appended, fsynced) and one log line."""
-    try:
-        operator = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        operator = str(os.getuid())
+    operator = _operator()
     record = {
         "date": _now(), "operator": operator, "address_sha256": result.address_hash,
         "removed": {key: count for key, count in result.removed.items() if count},
@@ -321,6 +318,17 @@ def _log_erasure(config: Config, result: Erasure) -> None:
         os.fsync(handle.fileno())
     logs.event(log, "erased", person=result.address_hash, operator=operator, archive=result.archive,
                removed=sum(result.removed.values()), redacted=result.redacted)
+
+
+def _operator() -> str:
+    """Who ran the erasure: the user, and the person behind sudo when there is one
+    (``sudo -u akn-mail akn-mail person erase …`` is how operators run it)."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        user = str(os.getuid())
+    behind = os.environ.get("SUDO_USER")
+    return f"{user} (sudo by {behind})" if behind and behind != user else user
 
 
 def _now() -> str:
