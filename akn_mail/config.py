@@ -75,11 +75,37 @@ class RelaySection:
 
     host: str = _key("", "Smarthost for outbound mail; empty writes every outbound mail to <data_dir>/outbox (a Maildir).")
     port: int = _key(25, "Smarthost port.")
-    starttls: bool = _key(False, "Use STARTTLS on the smarthost connection.")
+    starttls: bool = _key(False, "Use STARTTLS on the smarthost connection (required with username unless the smarthost is on loopback).")
     username: str = _key("", "User name for SMTP AUTH; empty for none.")
     password_env: str = _key("AKN_MAIL_RELAY_PASSWORD", "Name of the environment variable holding the SMTP AUTH password (never put it in this file).")
     timeout: int = _key(60, "Seconds to wait for the smarthost before a delivery attempt is deferred.")
     helo_name: str = _key("akn-mail.localhost", "Name sent in EHLO to the smarthost (no DNS lookup is made).")
+
+
+    def unencrypted_auth(self) -> str | None:
+        """Why SMTP AUTH would cross the network in clear, or None when it cannot.
+
+        AUTH PLAIN/LOGIN carry the password base64-encoded, readable by anyone on the path.
+        Without STARTTLS it is only allowed to a smarthost on this machine (loopback); a
+        name other than ``localhost`` counts as remote, since we never resolve it to check.
+        ``serve`` refuses to start, ``doctor`` fails and the relay client never logs in then.
+        """
+        if not self.username or self.starttls or _is_loopback(self.host):
+            return None
+        return (f"[relay] username is set but starttls is off, so the relay password would go to {self.host} "
+                f"in clear; set [relay] starttls = true (or use a relay on 127.0.0.1)")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip().strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass

@@ -335,6 +335,10 @@ def check_relay(config: Config, timeout: float = 10.0) -> Check:
         return Check("relay", WARN, f"no relay configured: outbound mail is written to the Maildir {config.outbox_path}.",
                      "set [relay] host (and port) to the smarthost, e.g. the local Postfix.")
     where = f"{relay.host}:{relay.port}"
+    refusal = relay.unencrypted_auth()
+    if refusal is not None:  # checked before connecting: doctor must not send the password either
+        message, _, fix = refusal.partition("; ")
+        return Check("relay", FAIL, message + ".", fix + ".")
     sender = config.bounce_address
     timeout = min(float(relay.timeout), timeout)
     try:

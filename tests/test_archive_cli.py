@@ -311,3 +311,19 @@ def test_imported_minutes_keep_their_history(config, config_file, database, tmp_
     third.write_bytes(odt_bytes("Wärme", ["Wärmepumpen im Bestand."]))
     run(config_file, "archive", "import", str(third), "--meeting", "10.02.2026", "--date", "12.02.2026")
     assert json.loads(run(config_file, "search", "Wärmepumpen", "--json").output)[0]["date"][:10] == "2026-02-12"
+
+
+@pytest.mark.parametrize("query", ["NOT NOT x", "NOT NOT NOT Radverkehr", "Radverkehr NOT NOT", "x^^2", "subject:(", "a~~b",
+                                   "Wärme* NOT NOT *", "((NOT x))", "[a TO", "x AND NOT NOT y"])
+def test_every_query_parser_failure_is_one_error_line(filed, config_file, query):
+    result = run(config_file, "search", query)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:
+        assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+
+
+def test_not_not_is_a_one_line_error(filed, config_file):
+    result = run(config_file, "search", "NOT NOT x")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: query syntax error: cannot read the query"), result.output

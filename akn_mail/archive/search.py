@@ -278,10 +278,20 @@ def parse_query(text: str, schema, expand: bool = True) -> wq.Query:
         return word
 
     text = _DATE_CLAUSE.sub(placeholder, text)
-    parsed = _parser(schema).parse(text)
-    if ranges:
-        parsed = _replace_placeholders(parsed, ranges)
-    return _expand(parsed) if expand else parsed
+    try:
+        parsed = _parser(schema).parse(text)
+        if ranges:
+            parsed = _replace_placeholders(parsed, ranges)
+        return _expand(parsed) if expand else parsed
+    except QuerySyntaxError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whoosh's parser fails in many ways ('NOT NOT x': IndexError)
+        # check_syntax catches the common mistakes with a column; whatever else whoosh
+        # cannot read is still the query's fault, so it is the same one-line error.
+        raise QuerySyntaxError(
+            f"query syntax error: cannot read the query ({type(error).__name__}); "
+            "check the operators (AND, OR, NOT each between or before words), e.g. Radverkehr NOT Kaarst"
+        ) from None
 
 
 def _field_filter(schema, fieldname: str, value: str) -> wq.Query:

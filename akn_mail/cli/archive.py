@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from akn_mail.cli.app import App
-from akn_mail.cli.output import progress, table
+from akn_mail.cli.output import progress, safe, table
 
 
 @click.group()
@@ -72,27 +72,27 @@ def show(app: App, ident: str) -> None:
 
     message = app.archive.meta.message(ident)
     parsed = read(app.archive.maildir.get(message.maildir_key))
-    click.echo(f"ID:          {message.id}")
-    click.echo(f"Message-ID:  <{message.message_id}>")
-    click.echo(f"Date:        {message.date}")
-    click.echo(f"From:        {message.sender}" + (f" ({message.member_name})" if message.member_name else ""))
-    click.echo(f"Subject:     {message.subject}")
-    click.echo(f"Auth:        {message.auth}")
+    click.echo(safe(f"ID:          {message.id}"))
+    click.echo(safe(f"Message-ID:  <{message.message_id}>"))
+    click.echo(safe(f"Date:        {message.date}"))
+    click.echo(safe(f"From:        {message.sender}" + (f" ({message.member_name})" if message.member_name else "")))
+    click.echo(safe(f"Subject:     {message.subject}"))
+    click.echo(safe(f"Auth:        {message.auth}"))
     if message.is_minutes:
         version = f", version {message.minutes_version}" + ("" if message.current else " (superseded by a newer version)")
-        click.echo(f"Minutes of:  {message.meeting or '-'}" + (f", host {message.host}" if message.host else "") + version)
+        click.echo(safe(f"Minutes of:  {message.meeting or '-'}" + (f", host {message.host}" if message.host else "") + version))
     if message.flags:
-        click.echo(f"Flags:       {' '.join(message.flags)}")
+        click.echo(safe(f"Flags:       {' '.join(message.flags)}"))
     if message.in_reply_to:
-        click.echo(f"In reply to: <{message.in_reply_to}>")
+        click.echo(safe(f"In reply to: <{message.in_reply_to}>"))
     attachments = app.archive.meta.attachments(message.id)
     if attachments:
-        click.echo(f"Attachments: {len(attachments)}")
+        click.echo(safe(f"Attachments: {len(attachments)}"))
         for row in attachments:
             note = f" - {row['extraction_note']}" if row["extraction_note"] and row["extraction"] != "ok" else ""
-            click.echo(f"  {row['position']:>3}. {row['filename']} ({row['content_type']}, {row['size']} bytes, text: {row['extraction']}{note})")
+            click.echo(safe(f"  {row['position']:>3}. {row['filename']} ({row['content_type']}, {row['size']} bytes, text: {row['extraction']}{note})"))
     click.echo()
-    click.echo(parsed.body.rstrip() or "(no text body)")
+    click.echo(safe(parsed.body.rstrip() or "(no text body)"))
 
 
 @archive.command("export")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from akn_mail.cli.app import App
+from akn_mail.cli.output import json_text, safe, safe_bytes
 
 
 @click.group()
@@ -33,20 +33,20 @@ def list_held(app: App, show_all: bool, as_json: bool) -> None:
     """
     entries = app.held.entries(None if show_all else "held")
     if as_json:
-        click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        click.echo(json_text(entries))
         return
     if not entries:
         click.echo("No held mail.")
         return
     for entry in entries:
         status = "" if entry["status"] == "held" else f" [{entry['status']}]"
-        click.echo(f"{entry['id']:>4}  {entry['time']}  {entry['from'] or '<>'}  {entry['subject'] or '(no subject)'}{status}")
-        click.echo(f"      reason: {entry['reason']}")
+        click.echo(safe(f"{entry['id']:>4}  {entry['time']}  {entry['from'] or '<>'}  {entry['subject'] or '(no subject)'}{status}"))
+        click.echo(safe(f"      reason: {entry['reason']}"))
 
 
 @held.command("show")
 @click.argument("held_id", type=int)
-@click.option("--raw", is_flag=True, help="Print the message exactly as it was received (MIME, encoded words).")
+@click.option("--raw", is_flag=True, help="Print the message exactly as it was received (MIME, encoded words; on a terminal with control characters escaped).")
 @click.pass_obj
 def show(app: App, held_id: int, raw: bool) -> None:
     """Print held message HELD_ID for a person: decoded header fields, the text, the attachments.
@@ -56,10 +56,14 @@ def show(app: App, held_id: int, raw: bool) -> None:
         akn-mail held show 3 --raw > held-3.eml
     """
     data = app.held.raw(held_id)
-    if raw:
+    if raw and not sys.stdout.isatty():  # the bytes as received, for a pipe or a file
         sys.stdout.buffer.write(data if data.endswith(b"\n") else data + b"\n")
         return
-    click.echo(readable(data))
+    if raw:  # on a terminal the raw message is shown with its control characters escaped
+        text = safe_bytes(data)
+        click.echo(text if text.endswith("\n") else text + "\n", nl=False)
+        return
+    click.echo(safe(readable(data)))
 
 
 def readable(data: bytes) -> str:

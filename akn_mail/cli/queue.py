@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from akn_mail.delivery.queue import STATUSES
 from akn_mail.cli.app import App
+from akn_mail.cli.output import json_text, safe
 
 
 @click.group()
@@ -34,7 +33,7 @@ def list_queue(app: App, status: str | None, as_json: bool) -> None:
     """
     entries = app.queue.entries(status)
     if as_json:
-        click.echo(json.dumps(entries, ensure_ascii=False, indent=2))
+        click.echo(json_text(entries))
         return
     if not entries:
         click.echo("The queue is empty." if status is None else f"No deliveries with status {status}.")
@@ -45,7 +44,7 @@ def list_queue(app: App, status: str | None, as_json: bool) -> None:
             line += f"  next {entry['next_attempt']}"
         if entry["last_error"]:
             line += f"  last: {entry['last_code'] or ''} {entry['last_error']}".rstrip()
-        click.echo(line)
+        click.echo(safe(line))
 
 
 @queue.command("retry")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from akn_mail.cli.app import App
+from akn_mail.cli.output import json_text, safe
 
 
 @click.command()
@@ -34,7 +33,7 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
         akn-mail search 'Radverkehr date:[2025-01-01 to 2025-06-30]' --limit 20
     """
     from akn_mail.archive.index import ArchiveIndex
-    from akn_mail.archive.search import ArchiveSearch, render_snippet
+    from akn_mail.archive.search import MARK_END, MARK_START, ArchiveSearch, render_snippet
     from akn_mail.roster.quarter import parse_date
 
     since_day = parse_date(since, "--since date") if since else None
@@ -57,7 +56,7 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
             " ".join(query), minutes=minutes, host=host, sender=sender, since=since_day, until=until_day, limit=limit
         )
     if as_json:
-        click.echo(json.dumps([hit.as_json() for hit in hits], ensure_ascii=False, indent=2))
+        click.echo(json_text([hit.as_json() for hit in hits]))
         return
     if not hits:
         click.echo("No messages found.")
@@ -66,9 +65,12 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
     for hit in hits:
         kind = "minutes" if hit.minutes else "post"
         meeting = f"{hit.meeting} ({hit.host})" if hit.meeting and hit.host else (hit.meeting or "-")
-        click.echo(click.style(f"{hit.id:>6}  {hit.date[:10]}  {kind:<7}  {meeting}", bold=True))
-        click.echo(f"        {hit.subject}")
-        click.echo(f"        {hit.sender}")
+        click.echo(click.style(safe(f"{hit.id:>6}  {hit.date[:10]}  {kind:<7}  {meeting}"), bold=True))
+        click.echo(safe(f"        {hit.subject}"))
+        click.echo(safe(f"        {hit.sender}"))
         if hit.snippet:
-            click.echo("        " + render_snippet(hit.snippet, bold_start, bold_end))
+            # Escape the mail's text, not our own match markers; then make the markers bold.
+            pieces = hit.snippet.split(MARK_START)
+            text = MARK_START.join(MARK_END.join(safe(part) for part in piece.split(MARK_END)) for piece in pieces)
+            click.echo("        " + render_snippet(text, bold_start, bold_end))
         click.echo()

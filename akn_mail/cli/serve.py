@@ -33,6 +33,9 @@ def serve(app: App, port: int | None, host: str | None) -> None:
     logs.setup(config)
     require_valid(config)  # a broken site template stops start-up here, not a delivery at 3 a.m.
     signer = DkimSigner.from_config(config)  # so does an unusable DKIM key (DkimError: one line)
+    refusal = config.relay.unencrypted_auth()
+    if refusal is not None:  # never send the relay password over the network in clear
+        raise click.ClickException(refusal + ".")
     if port is not None:
         config.ingress.port = port
     if host is not None:

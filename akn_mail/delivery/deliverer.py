@@ -51,6 +51,10 @@ class RelayTransport:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if relay.username:
+                refusal = relay.unencrypted_auth()
+                if refusal is not None:  # serve refuses to start; this guards every other caller
+                    smtp.close()
+                    raise TransportError(refusal)
                 password = os.environ.get(relay.password_env)
                 if password is None:
                     smtp.close()

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from akn_mail.config import Config
 from akn_mail.notices.reasons import bounce_kind, hold_reason
@@ -292,7 +293,12 @@ class Templates:
 
 
 def make_environment(search_path: list[Path], language: str) -> jinja2.Environment:
-    environment = jinja2.Environment(
+    """The jinja2 environment of the templates: sandboxed, since a site's template is data, not code.
+
+    ``SandboxedEnvironment`` refuses ``{{ ''.__class__.__mro__ }}`` and the like, so whoever
+    can write a template file cannot run Python in the service through it.
+    """
+    environment = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(path) for path in search_path], encoding="utf-8"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # plain-text mail, not HTML
