@@ -117,7 +117,7 @@ class DeliverySection:
     first_retry_seconds: int = _key(60, "Wait before the first retry; doubles on every further attempt.")
     max_retry_seconds: int = _key(3600, "Longest wait between two attempts.")
     poll_seconds: float = _key(1.0, "How often the delivery worker looks for due entries when idle.")
-    verp: str = _key("auto", "VERP envelope per recipient (akn-bounces+anna=example.org@...): \"auto\" uses the relay's XVERP when offered, else one transaction per recipient; \"on\" always one transaction per recipient; \"off\" the plain bounce address, batch_size recipients per transaction.")
+    verp: str = _key("auto", "VERP envelope per recipient with a check code (akn-bounces+CODE+anna=example.org@...): \"auto\" uses the relay's XVERP when offered, else one transaction per recipient; \"on\" always one transaction per recipient; \"off\" the plain bounce address, batch_size recipients per transaction.")
     connections: int = _key(4, "Parallel connections to the smarthost (or outbox writers) per delivery round.")
 
 

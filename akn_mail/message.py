@@ -9,6 +9,8 @@ folds it); everything else, and the whole body, stays byte-identical.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import hashlib
 import logging
@@ -64,6 +66,14 @@ def parse(raw: bytes) -> Parsed:
         parsed.message_id = normalise_message_id(header_str(message, "Message-ID"))
         name, address = parseaddr(header_str(message, "From"))
         parsed.from_name, parsed.from_address = name, address
+    # Subject and the From name as mail clients show them (8-bit bytes, WHATWG charset
+    # labels, undecodable encoded words kept); mail-parser drops or mangles those.
+    subject = raw_header_bytes(raw, "Subject")
+    if subject is not None:
+        parsed.subject = _clean(decode_header(subject))
+    sender = decoded_sender(raw)
+    if sender is not None and sender[0]:
+        parsed.from_name = sender[0]
     parsed.from_address = _clean(parsed.from_address).strip().lower()
     parsed.from_name = _clean(parsed.from_name).strip()
     if "@" not in parsed.from_address:
@@ -136,6 +146,121 @@ def header_all(message: EmailMessage, name: str) -> list[str]:
 
 def addresses(message: EmailMessage, name: str) -> list[str]:
     return [address for _, address in getaddresses(header_all(message, name)) if address]
+
+
+# --- decoding header text as mail clients do ---------------------------------------
+
+# WHATWG Encoding Standard: these labels mean windows-1252 in every browser and mail client,
+# because Outlook and others label Windows-1252 text (the en dash =96, the euro sign =80)
+# as iso-8859-1. Read literally, =96 is the invisible control U+0096.
+_WINDOWS_1252_LABELS = frozenset({
+    "iso-8859-1", "iso8859-1", "iso_8859-1", "iso88591", "iso_8859-1:1987", "latin1", "latin-1", "l1",
+    "us-ascii", "ascii", "ansi_x3.4-1968", "cp819", "ibm819", "csisolatin1", "iso-ir-100", "x-cp1252",
+    "windows-1252", "cp1252",
+})
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?[^?\s]+\?[bBqQ]\?)")
+
+
+def _windows_1252(data: bytes) -> str:
+    """Windows-1252 as WHATWG defines it: the five bytes cp1252 leaves open map to U+0081…."""
+    return "".join(chunk.decode("cp1252") if len(chunk) > 1 or chunk not in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+                   else chr(chunk[0]) for chunk in re.findall(rb"[\x81\x8d\x8f\x90\x9d]|[^\x81\x8d\x8f\x90\x9d]+", data))
+
+
+def decode_text(data: bytes, charset: str | None = "utf-8") -> str:
+    """Bytes in ``charset`` (a MIME label) as text; None when they cannot be read in it.
+
+    The labels iso-8859-1, latin1 and us-ascii are read as Windows-1252 (WHATWG), which
+    never fails; an unknown label or bytes invalid in the charset give None.
+    """
+    label = (charset or "utf-8").strip().strip('"').lower().partition("*")[0]  # RFC 2231 language tag
+    if label in _WINDOWS_1252_LABELS:
+        return _windows_1252(data)
+    try:
+        return data.decode(label)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def decode_header(value: bytes | str) -> str:
+    """A header field's value as a person reads it in Thunderbird or Outlook, on one line.
+
+    - Raw 8-bit bytes (no RFC 2047) are UTF-8 where they are valid UTF-8, else Windows-1252.
+    - Encoded words (``=?charset?Q/B?…?=``) are decoded, with the WHATWG labels above read
+      as Windows-1252; white space between two encoded words is dropped (RFC 2047 6.2).
+    - An encoded word that cannot be decoded (unknown charset, broken base64, bytes invalid
+      in its charset) is kept as its text, never dropped.
+    """
+    if isinstance(value, bytes):
+        text = decode_text(value, "utf-8")
+        if text is None:
+            text = _windows_1252(value)
+    else:
+        text = value
+    text = re.sub(r"\r?\n(?=[ \t])", "", text)  # unfold (RFC 5322 2.2.3)
+    text = _BETWEEN_WORDS.sub("", text)
+
+    # Adjacent encoded words in one charset are decoded together, as Thunderbird does: a
+    # broken encoder may split one character's UTF-8 bytes across two words.
+    out: list[str] = []
+    run: list[tuple[str, bytes | None, str]] = []  # (charset, bytes or None if unreadable, text)
+    position = 0
+
+    def flush() -> None:
+        if not run:
+            return
+        charset = run[0][0]
+        if all(data is not None and label == charset for label, data, _ in run):
+            decoded = decode_text(b"".join(data for _, data, _ in run), charset)
+            if decoded is not None:
+                out.append(decoded)
+                run.clear()
+                return
+        for label, data, original in run:  # decode word by word; keep what cannot be read
+            decoded = decode_text(data, label) if data is not None else None
+            out.append(original if decoded is None else decoded)
+        run.clear()
+
+    for match in _ENCODED_WORD.finditer(text):
+        if match.start() != position:
+            flush()
+            out.append(text[position:match.start()])
+        position = match.end()
+        charset, kind, payload = match.group(1).lower(), match.group(2).upper(), match.group(3)
+        try:
+            if kind == "B":
+                data = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
+            else:
+                data = quoprimime.header_decode(payload).encode("latin-1")
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            data = None
+        run.append((charset, data, match.group(0)))
+    flush()
+    out.append(text[position:])
+    return "".join(out)
+
+
+def raw_header_bytes(raw: bytes, name: str) -> bytes | None:
+    """The raw bytes of the first header field ``name`` (after the colon, unfolding left to the reader), or None."""
+    wanted = name.lower()
+    fields, _ = split(raw[:1024 * 1024])
+    for raw_field in fields:
+        if field_name(raw_field) == wanted:
+            return raw_field.partition(b":")[2].strip()
+    return None
+
+
+def decoded_sender(raw: bytes) -> tuple[str, str] | None:
+    """(display name, address) of From, decoded as ``decode_header`` does; None without From."""
+    value = raw_header_bytes(raw, "From")
+    if value is None:
+        return None
+    text = decode_text(value, "utf-8")
+    if text is None:
+        text = _windows_1252(value)
+    name, address = parseaddr(re.sub(r"\r?\n(?=[ \t])", "", text))
+    return decode_header(name), address
 
 
 # --- changing headers on the raw bytes --------------------------------------------

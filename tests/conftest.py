@@ -15,6 +15,13 @@ EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "examples"
 ROSTER_CSV = Path(__file__).resolve().parent / "data" / "roster.csv"
 
 
+def verp_of(config: config_module.Config, recipient: str) -> str:
+    """The VERP bounce address the list gives ``recipient`` (with its check code)."""
+    from akn_mail.delivery import verp
+
+    return verp.recipient_address(verp.load_key(config), config.bounce_address, recipient)
+
+
 def free_port() -> int:
     """A port the OS says is free on 127.0.0.1 (fixed ports break parallel runs)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

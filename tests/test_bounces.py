@@ -13,6 +13,7 @@ import pytest
 from akn_mail.delivery import bounces
 from akn_mail import config as config_module
 from akn_mail import db
+from akn_mail.delivery import verp as verp_module
 from akn_mail.delivery.bounces import Bounces
 from akn_mail import message as message_module
 from akn_mail.pipeline.context import Post
@@ -20,10 +21,12 @@ from akn_mail.services import Services
 from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.roster.members import Roster
 
+from conftest import verp_of
+
 DATA = Path(__file__).resolve().parent / "data" / "bounces"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 CONTACT = "klima@kaarst.example"
-VERP = "akn-bounces+klima=kaarst.example@lists.example"
+
 
 
 def sample(name: str) -> bytes:
@@ -51,6 +54,23 @@ def database(config):
     roster.add_contact("Neuss", "f.lorenz@neuss.example")
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def verp(config):
+    """The VERP bounce address the list gave the contact (with its check code)."""
+    return verp_of(config, CONTACT)
+
+
+def delivered(database, config, report_or_id: bytes | str, *recipients: str) -> None:
+    """Record that the list delivered the mail a report is about (its returned Message-ID)."""
+    message_id = report_or_id if isinstance(report_or_id, str) else \
+        bounces.original_message_id(bounces.parse(report_or_id))
+    assert message_id, "the report returns no Message-ID"
+    queue = DeliveryQueue(database, config)
+    queue.enqueue(b"Subject: x\r\n\r\nbody\r\n", list(recipients or [CONTACT]), message_id=message_id)
+    database.execute("UPDATE deliveries SET status = 'sent'")
+    database.commit()
 
 
 @pytest.fixture
@@ -103,9 +123,10 @@ def test_every_sample_is_covered():
     assert {name for name, _, _ in SAMPLES} | {"dumbass_01.txt"} == {path.name for path in DATA.glob("*.txt")}
 
 
-def test_verp_names_our_contact_even_when_the_report_names_another_address(handler, database):
-    # postfix_01 names xxxxx@local.ie (a forwarding target, say); the VERP address is ours.
-    result = handler.process(sample("postfix_01.txt"), recipients=[VERP], now=NOW)
+def test_verp_names_our_contact_even_when_the_report_names_another_address(handler, database, config, verp):
+    # dsn_01 names userx@example.com (a forwarding target, say); the VERP address is ours.
+    delivered(database, config, sample("dsn_01.txt"))
+    result = handler.process(sample("dsn_01.txt"), recipients=[verp], now=NOW)
     assert [(event.email, event.kind) for event in result.events] == [(CONTACT, "permanent")]
     row = database.execute("SELECT email, contact_id, kind, weight FROM bounce_events").fetchone()
     assert (row["email"], row["kind"], row["weight"]) == (CONTACT, "permanent", 1.0)
@@ -113,41 +134,46 @@ def test_verp_names_our_contact_even_when_the_report_names_another_address(handl
     assert handler.score(CONTACT, NOW) == 1.0
 
 
-def test_todays_postfix_report_to_the_verp_address(handler, database):
+def test_todays_postfix_report_to_the_verp_address(handler, database, config):
     # Postfix 3.7 bounced a post that akn-mail sent with XVERP; the report names its VERP address in To.
     Roster(database).add_contact("Neuss", "bounced@kaarst.example")
-    result = handler.process(sample("postfix37_akn.txt"), recipients=[], now=NOW)
+    delivered(database, config, "post-42@dormagen.example", "bounced@kaarst.example")
+    report = sample("postfix37_akn.txt").replace(
+        b"akn-bounces+bounced=kaarst.example@lists.example", verp_of(config, "bounced@kaarst.example").encode())
+    result = handler.process(report, recipients=[], now=NOW)
     [event] = result.events
     assert (event.email, event.kind, event.status) == ("bounced@kaarst.example", "permanent", "5.2.1")
     assert event.diagnostic == "mailbox disabled, not accepting messages"
     row = database.execute("SELECT original_message_id, contact_id FROM bounce_events").fetchone()
     assert row["original_message_id"] == "post-42@dormagen.example"
     assert row["contact_id"] is not None
+    assert handler.score("bounced@kaarst.example", NOW) == 1.0
 
 
-def test_delayed_dsn_is_temporary_and_scores_nothing(handler):
-    result = handler.process(sample("dsn_05.txt"), recipients=[VERP], now=NOW)
+def test_delayed_dsn_is_temporary_and_scores_nothing(handler, verp):
+    result = handler.process(sample("dsn_05.txt"), recipients=[verp], now=NOW)
     assert [(event.kind, event.status) for event in result.events] == [("temporary", "4.4.1")]
     assert handler.score(CONTACT, NOW) == 0.0
 
 
-def test_failed_with_a_4xx_status_is_temporary(handler):
+def test_failed_with_a_4xx_status_is_temporary(handler, verp):
     # dsn_17: "Action: failed" but "Status: 4.3.0" (quota exceeded): the cause is temporary.
-    result = handler.process(sample("dsn_17.txt"), recipients=[VERP], now=NOW)
+    result = handler.process(sample("dsn_17.txt"), recipients=[verp], now=NOW)
     assert [(event.kind, event.status) for event in result.events] == [("temporary", "4.3.0")]
     assert "Quota exceeded" in result.events[0].diagnostic
 
 
-def test_dsn_status_and_diagnostic_are_recorded(handler, database):
-    handler.process(sample("dsn_10.txt"), recipients=[VERP], now=NOW)
+def test_dsn_status_and_diagnostic_are_recorded(handler, database, verp):
+    handler.process(sample("dsn_10.txt"), recipients=[verp], now=NOW)
     row = database.execute("SELECT status, diagnostic, original_message_id FROM bounce_events").fetchone()
     assert row["status"] == "5.0.0"
     assert row["diagnostic"].startswith("host mx.dom.ain[192.168.1.100]")
     assert row["original_message_id"] == "200210211625.12753.b.a.dude@example.com"
 
 
-def test_unreadable_report_with_verp_counts_half_and_is_kept(handler, config):
-    result = handler.process(sample("dumbass_01.txt"), recipients=[VERP], now=NOW)
+def test_unreadable_report_with_verp_counts_half_and_is_kept(handler, config, database, verp):
+    delivered(database, config, sample("dumbass_01.txt"))
+    result = handler.process(sample("dumbass_01.txt"), recipients=[verp], now=NOW)
     assert [(event.email, event.kind) for event in result.events] == [(CONTACT, "unrecognised")]
     assert handler.score(CONTACT, NOW) == 0.5
     kept = mailbox.Maildir(config.data_dir / "bounces", create=False)
@@ -163,8 +189,8 @@ def test_report_without_any_recipient_is_kept_for_an_admin(handler, config, data
     assert len(mailbox.Maildir(config.data_dir / "bounces", create=False)) == 1
 
 
-def test_garbage_bytes_do_not_crash(handler):
-    result = handler.process(b"\xff\xfe\x00garbage without headers\r\n\r\n\x80\x81", recipients=[VERP], now=NOW)
+def test_garbage_bytes_do_not_crash(handler, verp):
+    result = handler.process(b"\xff\xfe\x00garbage without headers\r\n\r\n\x80\x81", recipients=[verp], now=NOW)
     assert [event.email for event in result.events] == [CONTACT]
 
 
@@ -180,16 +206,16 @@ Ich bin bis zum 10. M\xc3\xa4rz nicht im B\xc3\xbcro.
 """
 
 
-def test_auto_reply_to_the_bounce_address_is_ignored(handler, database, config):
-    result = handler.process(VACATION, recipients=[VERP], now=NOW)
+def test_auto_reply_to_the_bounce_address_is_ignored(handler, database, config, verp):
+    result = handler.process(VACATION, recipients=[verp], now=NOW)
     assert [(event.kind, event.source) for event in result.events] == [("ignored", "auto-reply")]
     assert handler.score(CONTACT, NOW) == 0.0
     assert not (config.data_dir / "bounces").exists()
 
 
-def test_a_person_writing_to_the_bounce_address_is_kept_not_counted(handler, config):
+def test_a_person_writing_to_the_bounce_address_is_kept_not_counted(handler, config, verp):
     person = VACATION.replace(b"Auto-Submitted: auto-replied\n", b"").replace(b"Abwesenheitsnotiz", b"Frage")
-    result = handler.process(person, recipients=[VERP], now=NOW)
+    result = handler.process(person, recipients=[verp], now=NOW)
     assert [(event.kind, event.source) for event in result.events] == [("ignored", "person")]
     assert result.kept_in
 
@@ -198,32 +224,47 @@ def test_verp_from_the_headers_when_the_envelope_lost_it(tmp_path):
     # simple_45 is a real report addressed to a VERP bounce address in its To header.
     config = config_module.load(None, environ={"AKN_MAIL_LIST_ADDRESS": "listname@example.com",
                                                "AKN_MAIL_STORAGE_DATA_DIR": str(tmp_path)})
-    message = bounces.parse(sample("simple_45.txt"))
+    raw = sample("simple_45.txt")
+    message = bounces.parse(raw)
+    assert Bounces(None, config).verp_recipient(message, []) is None  # an address without our check code
+    message = bounces.parse(raw.replace(b"listname-bounces+subscriber=earthlink.net@example.com",
+                                        verp_of(config, "subscriber@earthlink.net").encode()))
     assert Bounces(None, config).verp_recipient(message, []) == "subscriber@earthlink.net"
 
 
+KEY = bytes(32)
+
+
 @pytest.mark.parametrize(
-    "address, expected",
+    "recipient",
+    ["klima@kaarst.example", "a.b+tag@x.example", "we=ird@x.example", "Klima@Kaarst.Example"],
+)
+def test_verp_decode_reverses_the_delivery_encoding(recipient):
+    address = verp_module.recipient_address(KEY, "akn-bounces@lists.example", recipient)
+    assert bounces.verp_decode("akn-bounces@lists.example", address, KEY) == verp_module.Verp(recipient.lower())
+    assert bounces.verp_decode("akn-bounces@lists.example", f"<{address.upper()}>", KEY) == \
+        verp_module.Verp(recipient.lower())
+
+
+@pytest.mark.parametrize(
+    "address",
     [
-        ("akn-bounces+klima=kaarst.example@lists.example", "klima@kaarst.example"),
-        ("<AKN-Bounces+Klima=Kaarst.Example@Lists.Example>", "klima@kaarst.example"),
-        ("akn-bounces+a.b+tag=x.example@lists.example", "a.b+tag@x.example"),
-        ("akn-bounces+we=ird=x.example@lists.example", "we=ird@x.example"),
-        ("akn-bounces@lists.example", None),
-        ("akn-bounces+klima=kaarst.example@elsewhere.example", None),
-        ("akn-owner+klima=kaarst.example@lists.example", None),
-        ("akn-bounces+nodomain@lists.example", None),
+        "akn-bounces+klima=kaarst.example@lists.example",             # before the check codes
+        "akn-bounces+0123456789+klima=kaarst.example@lists.example",  # a guessed code
+        "akn-bounces+nodomain@lists.example",
+        "akn-bounces+m7.0123456789+klima=kaarst.example@lists.example",
     ],
 )
-def test_verp_decode(address, expected):
-    assert bounces.verp_decode("akn-bounces@lists.example", address) == expected
+def test_verp_decode_refuses_addresses_the_list_did_not_make(address):
+    assert bounces.verp_decode("akn-bounces@lists.example", address, KEY) is None
+    with pytest.raises(verp_module.ForgedAddress):
+        verp_module.check(KEY, "akn-bounces@lists.example", address)
 
 
-def test_verp_decode_reverses_the_delivery_queue_encoding():
-    from akn_mail.delivery.queue import verp_address
-
-    for recipient in ("klima@kaarst.example", "a.b+tag@x.example"):
-        assert bounces.verp_decode("akn-bounces@lists.example", verp_address("akn-bounces@lists.example", recipient)) == recipient
+@pytest.mark.parametrize("address", ["akn-bounces@lists.example", "akn-owner+x=y.example@lists.example",
+                                     "akn-bounces+x=y.example@elsewhere.example"])
+def test_verp_decode_of_other_addresses_is_none(address):
+    assert verp_module.check(KEY, "akn-bounces@lists.example", address) is None
 
 
 def _bounce_for(original_id: str) -> bytes:
@@ -234,9 +275,10 @@ def _bounce_for(original_id: str) -> bytes:
     return raw.replace(old.encode(), original_id.encode())
 
 
-def test_threshold_disables_delivery_and_tells_the_admins(handler, database, config):
+def test_threshold_disables_delivery_and_tells_the_admins(handler, database, config, verp):
     for number in range(3):
-        result = handler.process(_bounce_for(f"post-{number}@lists.example"), recipients=[VERP],
+        delivered(database, config, f"post-{number}@lists.example")
+        result = handler.process(_bounce_for(f"post-{number}@lists.example"), recipients=[verp],
                                  now=NOW + timedelta(days=number))
     assert result.disabled == [CONTACT]
     contact = Roster(database).find_contact(CONTACT)
@@ -254,34 +296,40 @@ def test_threshold_disables_delivery_and_tells_the_admins(handler, database, con
     assert "Letzte Rückmeldung des empfangenden Servers: dauerhaft unzustellbar (Status 5.0.0)." in text
 
 
-def test_one_mail_bouncing_twice_counts_once(handler):
+def test_one_mail_bouncing_twice_counts_once(handler, database, config, verp):
+    delivered(database, config, "same-post@lists.example")
     for _ in range(4):
-        result = handler.process(_bounce_for("same-post@lists.example"), recipients=[VERP], now=NOW)
+        result = handler.process(_bounce_for("same-post@lists.example"), recipients=[verp], now=NOW)
     assert handler.score(CONTACT, NOW) == 1.0
     assert result.disabled == []
 
 
-def test_old_bounces_decay(handler):
-    handler.process(_bounce_for("old-1@lists.example"), recipients=[VERP], now=NOW - timedelta(days=20))
-    handler.process(_bounce_for("old-2@lists.example"), recipients=[VERP], now=NOW - timedelta(days=15))
-    handler.process(_bounce_for("new-1@lists.example"), recipients=[VERP], now=NOW)
+def test_old_bounces_decay(handler, database, config, verp):
+    for name in ("old-1", "old-2", "new-1"):
+        delivered(database, config, f"{name}@lists.example")
+    handler.process(_bounce_for("old-1@lists.example"), recipients=[verp], now=NOW - timedelta(days=20))
+    handler.process(_bounce_for("old-2@lists.example"), recipients=[verp], now=NOW - timedelta(days=15))
+    handler.process(_bounce_for("new-1@lists.example"), recipients=[verp], now=NOW)
     assert handler.score(CONTACT, NOW) == 1.0
     assert handler.score(CONTACT, NOW - timedelta(days=10)) == 2.0
 
 
-def test_enabling_again_starts_the_count_afresh(handler, database):
+def test_enabling_again_starts_the_count_afresh(handler, database, config, verp):
+    for number in (0, 1, 2, 9):
+        delivered(database, config, f"p{number}@lists.example")
     for number in range(3):
-        handler.process(_bounce_for(f"p{number}@lists.example"), recipients=[VERP], now=NOW)
+        handler.process(_bounce_for(f"p{number}@lists.example"), recipients=[verp], now=NOW + timedelta(days=number))
+    assert Roster(database).find_contact(CONTACT).delivery_enabled is False
     Roster(database).set_delivery(CONTACT, True)
-    later = NOW + timedelta(hours=1)
-    result = handler.process(_bounce_for("p9@lists.example"), recipients=[VERP], now=later)
+    later = NOW + timedelta(days=2, hours=1)
+    result = handler.process(_bounce_for("p9@lists.example"), recipients=[verp], now=later)
     assert handler.score(CONTACT, later) == 1.0
     assert result.disabled == []
     assert Roster(database).find_contact(CONTACT).delivery_enabled is True
 
 
-def test_unknown_recipient_is_recorded_without_a_contact(handler, database):
-    result = handler.process(sample("exim_01.txt"), recipients=["akn-bounces+x=nowhere.example@lists.example"], now=NOW)
+def test_unknown_recipient_is_recorded_without_a_contact(handler, database, config):
+    result = handler.process(sample("exim_01.txt"), recipients=[verp_of(config, "x@nowhere.example")], now=NOW)
     assert [event.email for event in result.events] == ["x@nowhere.example"]
     assert database.execute("SELECT contact_id FROM bounce_events").fetchone()[0] is None
 
@@ -306,14 +354,15 @@ def test_delivery_time_5xx_rows_are_scored_once(handler, database, config):
     assert handler.score("f.lorenz@neuss.example") == 0.0
 
 
-def test_handle_bounce_takes_the_post_and_the_services(database, config):
+def test_handle_bounce_takes_the_post_and_the_services(database, config, verp):
     services = Services(config, database)
-    raw = sample("postfix_04.txt")
-    report = Post(raw=raw, parsed=message_module.parse(raw), recipients=[VERP], message_id="r1@mx.example")
+    delivered(database, config, "r0@lists.example")
+    raw = _bounce_for("r0@lists.example")
+    report = Post(raw=raw, parsed=message_module.parse(raw), recipients=[verp], message_id="r1@mx.example")
     decision = bounces.handle_bounce(report, services)
     assert decision.action == "accept"
     assert decision.reason == "bounce recorded: permanent for klima@kaarst.example"
-    vacation = Post(raw=VACATION, parsed=message_module.parse(VACATION), recipients=[VERP])
+    vacation = Post(raw=VACATION, parsed=message_module.parse(VACATION), recipients=[verp])
     assert bounces.handle_bounce(vacation, services).action == "discard"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import os
 import shutil
 import signal
@@ -15,9 +16,9 @@ import pytest
 
 from akn_mail import db as db_module
 from akn_mail.delivery.deliverer import Deliverer
-from akn_mail.delivery.queue import DeliveryQueue, verp_address
+from akn_mail.delivery.queue import DeliveryQueue
 
-from conftest import free_port
+from conftest import free_port, verp_of
 from service_support import WAIT, Relay, load_roster, post, send
 
 
@@ -28,9 +29,9 @@ def relay():
     relay.stop()
 
 
-def test_verp_address_names_the_recipient():
-    assert verp_address("akn-bounces@lists.example", "anna@dormagen.example") == \
-        "akn-bounces+anna=dormagen.example@lists.example"
+def test_verp_address_names_the_recipient_with_a_check_code(config):
+    address = verp_of(config, "anna@dormagen.example")
+    assert re.fullmatch(r"akn-bounces\+[0-9a-f]{10}\+anna=dormagen\.example@lists\.example", address), address
 
 
 def queue_with(config, database, recipients, **enqueue_args):
@@ -63,9 +64,9 @@ def test_verp_on_sends_one_transaction_per_recipient(config, database, relay):
     config.delivery.verp = "on"
     queue = queue_with(config, database, ["anna@dormagen.example", "bob@kaarst.example"])
     Deliverer(queue, config).deliver_due()
-    assert sorted((sender, tuple(rcpts)) for sender, rcpts, _ in relay.sink.transactions) == [
-        ("akn-bounces+anna=dormagen.example@lists.example", ("anna@dormagen.example",)),
-        ("akn-bounces+bob=kaarst.example@lists.example", ("bob@kaarst.example",)),
+    assert sorted(((sender, tuple(rcpts)) for sender, rcpts, _ in relay.sink.transactions), key=lambda t: t[1]) == [
+        (verp_of(config, "anna@dormagen.example"), ("anna@dormagen.example",)),
+        (verp_of(config, "bob@kaarst.example"), ("bob@kaarst.example",)),
     ]
 
 
@@ -116,7 +117,16 @@ def test_verp_auto_uses_the_relays_xverp_and_keeps_batches(config, database):
         Deliverer(queue, config).deliver_due()
     finally:
         controller.stop()
-    assert sink.transactions == [("akn-bounces@lists.example", ["XVERP"], ["anna@dormagen.example", "bob@kaarst.example"])]
+    [(sender, options, recipients)] = sink.transactions
+    assert (options, recipients) == (["XVERP"], ["anna@dormagen.example", "bob@kaarst.example"])
+    # Postfix appends +anna=dormagen.example to our local part: it carries the signed outbound id.
+    [outbound_id] = [row[0] for row in database.execute("SELECT id FROM outbound")]
+    assert re.fullmatch(rf"akn-bounces\+m{outbound_id}\.[0-9a-f]{{10}}@lists\.example", sender), sender
+    local, _, domain = sender.partition("@")
+    from akn_mail.delivery import verp
+
+    assert verp.check(verp.load_key(config), config.bounce_address, f"{local}+anna=dormagen.example@{domain}") == \
+        verp.Verp("anna@dormagen.example", outbound_id)
 
 
 def test_explicit_sender_is_used_as_is(config, database, relay):

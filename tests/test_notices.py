@@ -10,6 +10,7 @@ from email.policy import SMTP
 import pytest
 from archive_support import mail
 from click.testing import CliRunner
+from conftest import verp_of
 from service_support import WAIT, Relay, ThreadedService, configure, load_roster, send
 
 from akn_mail import config as config_module
@@ -85,7 +86,7 @@ def test_contact_add_sends_a_welcome_naming_the_next_host(setup):
     assert output == "Added nina.neu@kaarst.example to Kaarst.\nWelcome mail to nina.neu@kaarst.example queued.\n"
     setup.deliver()
     [(envelope_sender, message)] = setup.received("nina.neu@kaarst.example")
-    assert envelope_sender == "akn-bounces+nina.neu=kaarst.example@lists.example"  # bounces are scored, never answered
+    assert envelope_sender == verp_of(setup.config, "nina.neu@kaarst.example")  # bounces are scored, never answered
     assert_notice_headers(message)
     assert message["To"] == "nina.neu@kaarst.example"
     assert message["Subject"] == "Willkommen in der Liste AKN"

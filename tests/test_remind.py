@@ -8,6 +8,7 @@ import json
 import pytest
 from archive_support import mail
 from click.testing import CliRunner
+from conftest import verp_of
 from service_support import Relay
 from test_notices import Setup, text
 
@@ -56,7 +57,7 @@ def test_host_reminder_four_weeks_before_the_quarter_and_run_twice_sends_once(se
     setup.deliver()
     assert sorted(setup.relay.sink.recipients()) == GREVENBROICH
     [(envelope, message)] = setup.received("umwelt@grevenbroich.example")
-    assert envelope == "akn-bounces+umwelt=grevenbroich.example@lists.example"
+    assert envelope == verp_of(setup.config, "umwelt@grevenbroich.example")
     assert message["Subject"] == "Erinnerung: Grevenbroich richtet die Sitzung im 2. Quartal 2027 aus"
     assert message["Auto-Submitted"] == "auto-generated"
     body = text(message)

@@ -14,6 +14,7 @@ from akn_mail.cli import cli
 from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.notices.held import HeldStore
 
+from conftest import verp_of
 from service_support import (WAIT, Relay, StaticResolver, ThreadedService, configure, load_roster, post, send,
                              wait_until)
 
@@ -50,7 +51,7 @@ def test_member_post_reaches_every_contact_with_the_list_headers(service, relay,
     send(service.port, "klimaschutz@dormagen.example", ["akn@lists.example"], post())
     assert sorted(relay.sink.wait_for(len(contacts))) == sorted(contacts)
     for mail_from, recipients, data in relay.sink.transactions:
-        assert mail_from == f"akn-bounces+{recipients[0].replace('@', '=')}@lists.example"  # VERP
+        assert mail_from == verp_of(config, recipients[0])  # VERP
         headers = message_module.parse(data).message
         assert headers["Subject"] == "[AKN] Treffen im Mai"
         assert headers["List-Id"] == "Allianz für Klima und Nachhaltigkeit im Rhein-Kreis Neuss <akn.lists.example>"
@@ -197,7 +198,7 @@ def test_no_relay_writes_the_outbox_maildir(config, contacts):
         data = path.read_bytes()
         headers = message_module.parse(data).message
         recipients.append(headers["X-Original-To"])
-        assert headers["Return-Path"] == f"<akn-bounces+{headers['X-Original-To'].replace('@', '=')}@lists.example>"
+        assert headers["Return-Path"] == f"<{verp_of(config, headers['X-Original-To'])}>"
         assert headers["Subject"] == "[AKN] Treffen im Mai"
     assert sorted(recipients) == sorted(contacts)
 

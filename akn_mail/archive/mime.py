@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from akn_mail.archive.extract import html_text, text_headings
-from akn_mail.message import Parsed, message_ids, normalise_message_id, parse
+from akn_mail.message import Parsed, decode_text, message_ids, normalise_message_id, parse
 
 MAX_FILENAME = 120
 _RESERVED = re.compile(r'[<>:"/\\|?*]')
@@ -129,12 +129,11 @@ def _payload(part: EmailMessage) -> bytes:
 
 def _text_of(part: EmailMessage) -> str:
     data = _payload(part)
-    for charset in (part.get_content_charset(), "utf-8"):
+    for charset in (part.get_content_charset(), "utf-8", "windows-1252"):
         if charset:
-            try:
-                return data.decode(charset)
-            except (LookupError, UnicodeDecodeError):
-                continue
+            text = decode_text(data, charset)  # iso-8859-1/us-ascii read as Windows-1252 (WHATWG)
+            if text is not None:
+                return text
     return data.decode("cp1252", errors="replace")
 
 

@@ -103,11 +103,15 @@ def list_contacts(app: App, member_name: str | None, as_json: bool) -> None:
         akn-mail contact list
         akn-mail contact list --member Neuss --json
     """
+    from akn_mail.delivery.bounces import Bounces
     from akn_mail.roster.roster_file import contact_json
 
     contacts = app.roster.contacts(member_name)
     if as_json:
-        click.echo(json.dumps([contact_json(item) for item in contacts], ensure_ascii=False, indent=2))
+        bounces = Bounces(app.db, app.config, roster=app.roster)
+        items = [contact_json(item) | {"bounce_score": bounces.score(item.email),
+                                       "last_bounce": bounces.last_bounce(item.email)} for item in contacts]
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
     if not contacts:
         click.echo("No contacts yet. Add one with: akn-mail contact add EMAIL --member NAME")

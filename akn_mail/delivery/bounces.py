@@ -1,8 +1,8 @@
 """Bounce handling: from a delivery report to a contact whose delivery is switched off.
 
-Fan-out mail leaves with a VERP envelope sender, ``akn-bounces+anna=dormagen.example@…``,
+Fan-out mail leaves with a VERP envelope sender, ``akn-bounces+TAG+anna=dormagen.example@…``,
 so a report that comes back to that address names its recipient even when nothing else in
-it can be read. The service hands every message for ``<list>-bounces(+…)`` to
+it can be read; TAG is a check code only this list can make (``akn_mail.delivery.verp``). The service hands every message for ``<list>-bounces(+…)`` to
 ``handle_bounce``. The report itself is read with flufl.bounce (Mailman's detectors for
 DSNs and the formats of many MTAs); we write no DSN parser of our own.
 
@@ -17,8 +17,13 @@ Each report becomes one row in ``bounce_events`` (migration 0005):
 - ``delivery`` (weight 1): our relay refused the recipient with 5xx at delivery time
   (``record_delivery_failure``, called by the delivery queue).
 
+Only mail the list sent can bounce: an event whose report does not return the headers of
+a mail the list delivered to that recipient (its Message-ID; forged, or about mail we never
+sent) is recorded with source ``unmatched`` and weight 0, never counted.
+
 A contact's score is the sum of the weights of its events within the last
-``[bounces] decay_days`` days, each bounced mail counted once, and only events after the
+``[bounces] decay_days`` days, each bounced mail counted once, at most one bounce per
+day (the highest weight that day), and only events after the
 contact was last disabled (so `akn-mail contact enable` starts afresh). At
 ``[bounces] threshold`` the contact's delivery is disabled with ``Roster.set_delivery`` and
 the admins get the ``bounce_disabled`` template through the delivery queue. Reports nobody
@@ -45,6 +50,7 @@ from akn_mail import logs
 from akn_mail.automatic import auto_submitted
 from akn_mail.config import Config
 from akn_mail.db import transaction
+from akn_mail.delivery import verp
 from akn_mail.files import DurableMaildir
 from akn_mail.message import normalise_message_id
 from akn_mail.notices.notices import Notices
@@ -62,6 +68,7 @@ IGNORED = "ignored"
 DISABLED = "disabled"
 
 WEIGHTS = {PERMANENT: 1.0, DELIVERY: 1.0, UNRECOGNISED: 0.5, TEMPORARY: 0.0, IGNORED: 0.0, DISABLED: 0.0}
+UNMATCHED = "unmatched"  # the source of an event that names no mail we delivered: weight 0
 
 _REPORTER_LOCAL_PARTS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon")
 _REPORT_SUBJECT = re.compile(
@@ -81,10 +88,11 @@ class BounceEvent:
     status: str = ""
     diagnostic: str = ""
     source: str = ""
+    counted: bool = True  # False: about mail the list did not deliver to this recipient
 
     @property
     def weight(self) -> float:
-        return WEIGHTS[self.kind]
+        return WEIGHTS[self.kind] if self.counted else 0.0
 
 
 @dataclass
@@ -97,7 +105,8 @@ class BounceResult:
     kept_in: str = ""  # Maildir key when the report was kept for an admin
 
     def summary(self) -> str:
-        parts = [f"{event.kind} for {event.email or 'unknown recipient'}" for event in self.events]
+        parts = [f"{event.kind}{'' if event.counted else ' (not counted: names no mail the list delivered)'}"
+                 f" for {event.email or 'unknown recipient'}" for event in self.events]
         if not self.events:
             parts.append("no recipient found")
         if self.disabled:
@@ -109,21 +118,17 @@ class BounceResult:
 
 # --- VERP --------------------------------------------------------------------------------
 
-def verp_decode(bounce_address: str, address: str) -> str | None:
-    """The recipient encoded in a VERP bounce address, or None if ``address`` carries none."""
+def verp_decode(bounce_address: str, address: str, key: bytes) -> verp.Verp | None:
+    """The verified recipient (and XVERP outbound id) of a VERP address; None if it is none of ours.
+
+    A ``-bounces+…`` address whose check code does not verify is treated as no VERP
+    address at all (the ingress refuses those at RCPT already).
+    """
     address = email.utils.parseaddr(address)[1] or address.strip().strip("<>")
-    local, _, domain = address.rpartition("@")
-    bounce_local, _, bounce_domain = bounce_address.rpartition("@")
-    if domain.lower() != bounce_domain.lower():
+    try:
+        return verp.check(key, bounce_address, address)
+    except verp.ForgedAddress:
         return None
-    prefix = bounce_local.lower() + "+"
-    if not local.lower().startswith(prefix):
-        return None
-    encoded = local[len(prefix):]
-    recipient_local, separator, recipient_domain = encoded.rpartition("=")
-    if not separator or not recipient_local or "." not in recipient_domain:
-        return None
-    return f"{recipient_local}@{recipient_domain}".lower()
 
 
 # --- reading a report --------------------------------------------------------------------
@@ -282,11 +287,16 @@ class Bounces:
         now = now or datetime.now(timezone.utc)
         message = parse(raw)
         message_id = message_id or _strip_id(message.get("Message-ID", ""))
-        verp_recipient = self.verp_recipient(message, recipients)
-        events, _ = classify(message, verp_recipient)
+        verified = self.verp(message, recipients)
+        events, _ = classify(message, verified.recipient if verified else None)
         result = BounceResult(message_id)
         original = original_message_id(message)
         for found in events:
+            if found.email and found.weight > 0 and not self.delivered(
+                    found.email, original, verified.outbound_id if verified else None):
+                # Only mail the list sent to this recipient can bounce: a report naming a
+                # Message-ID we never delivered to them (or none) is recorded, never counted.
+                found.source, found.counted = UNMATCHED, False
             self._record(found, result, message_id=message_id, original=original, now=now)
         if not any(found.email for found in events) or any(
             found.kind == UNRECOGNISED or found.source == "person" for found in events
@@ -298,17 +308,41 @@ class Bounces:
                            kept=f"bounces/new/{result.kept_in}", reason="no recipient found; kept for an admin")
         return result
 
-    def verp_recipient(self, message: Message, recipients: Sequence[str]) -> str | None:
-        """The recipient named by the envelope (RCPT TO) or, failing that, by the headers."""
+    @functools.cached_property
+    def verp_key(self) -> bytes:
+        return verp.load_key(self.config)
+
+    def verp(self, message: Message, recipients: Sequence[str]) -> verp.Verp | None:
+        """The verified VERP address named by the envelope (RCPT TO) or, failing that, by the headers."""
         candidates = list(recipients)
         for header in ("X-Original-To", "Delivered-To", "Envelope-To", "To"):
             candidates.extend(str(value) for value in message.get_all(header, []))
         for candidate in candidates:
             for _, address in email.utils.getaddresses([candidate]):
-                decoded = verp_decode(self.config.bounce_address, address)
+                decoded = verp_decode(self.config.bounce_address, address, self.verp_key)
                 if decoded:
                     return decoded
         return None
+
+    def verp_recipient(self, message: Message, recipients: Sequence[str]) -> str | None:
+        """The recipient a verified VERP address names, or None."""
+        found = self.verp(message, recipients)
+        return found.recipient if found else None
+
+    def delivered(self, recipient: str, original_message_id: str, outbound_id: int | None = None) -> bool:
+        """Did the list deliver (relay 250) the mail ``original_message_id`` to ``recipient``?
+
+        With XVERP the bounce address also names the outbound mail, which must be that one.
+        """
+        if not original_message_id:
+            return False
+        query = ("SELECT 1 FROM deliveries d JOIN outbound o ON o.id = d.outbound_id"
+                 " WHERE o.message_id = ? AND lower(d.recipient) = ? AND d.status = 'sent'")
+        params: list[Any] = [original_message_id, recipient.lower()]
+        if outbound_id is not None:
+            query += " AND o.id = ?"
+            params.append(outbound_id)
+        return self.db.execute(query + " LIMIT 1", params).fetchone() is not None
 
     # The delivery path -----------------------------------------------------------------
 
@@ -356,7 +390,7 @@ class Bounces:
         logs.event(
             log, "bounce", message_id=message_id, recipient=found.email or "", kind=found.kind,
             status=found.status, score=f"{score:g}", threshold=f"{self.config.bounces.threshold:g}",
-            contact="yes" if contact else "no",
+            contact="yes" if contact else "no", counted="yes" if found.counted else "no (names no mail the list delivered)",
             original_message_id=logs.message_id_field(original) if original else "",
             diagnostic=found.diagnostic,
         )
@@ -366,7 +400,7 @@ class Bounces:
             result.disabled.append(contact.email)
 
     def score(self, address: str, now: datetime | None = None) -> float:
-        """Sum of weights in the decay window after the last disable; one bounced mail counts once."""
+        """Sum of weights in the decay window after the last disable; one mail once, one bounce a day."""
         now = now or datetime.now(timezone.utc)
         since = (now - timedelta(days=self.config.bounces.decay_days)).astimezone(timezone.utc).strftime(_TIME_FORMAT)
         until = now.astimezone(timezone.utc).strftime(_TIME_FORMAT)
@@ -376,15 +410,29 @@ class Bounces:
             (address, DISABLED, until),
         ).fetchone()[0]
         rows = self.db.execute(
-            "SELECT id, weight, original_message_id FROM bounce_events"
-            " WHERE email = ? AND id > ? AND received_at >= ? AND received_at <= ? AND weight > 0",
+            "SELECT id, weight, original_message_id, received_at FROM bounce_events"
+            " WHERE email = ? AND id > ? AND received_at >= ? AND received_at <= ? AND weight > 0 ORDER BY id",
             (address, last_disabled, since, until),
         ).fetchall()
-        per_mail: dict[str, float] = {}
+        # One bounced mail counts once (on the day of its first report), and at most one
+        # bounce per day counts: a burst of reports, forged or real, moves the score by 1.
+        seen_mail: set[str] = set()
+        per_day: dict[str, float] = {}
         for row in rows:
             key = row["original_message_id"] or f"event-{row['id']}"
-            per_mail[key] = max(per_mail.get(key, 0.0), row["weight"])
-        return sum(per_mail.values())
+            if key in seen_mail:
+                continue
+            seen_mail.add(key)
+            day = row["received_at"][:10]
+            per_day[day] = max(per_day.get(day, 0.0), row["weight"])
+        return sum(per_day.values())
+
+    def last_bounce(self, address: str) -> str | None:
+        """The day (ISO date) of the newest bounce that counts for ``address``, or None."""
+        row = self.db.execute(
+            "SELECT max(received_at) FROM bounce_events WHERE email = ? AND weight > 0", (address.lower(),)
+        ).fetchone()
+        return row[0][:10] if row and row[0] else None
 
     def events(self, address: str | None = None, limit: int = 50) -> list[sqlite3.Row]:
         """The newest bounce events, of one address or of all."""

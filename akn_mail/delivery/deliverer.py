@@ -10,6 +10,7 @@ Settings: [relay], [delivery].
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -23,7 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from akn_mail import logs
 from akn_mail.config import Config
-from akn_mail.delivery.queue import DeliveryQueue, Job, Result, verp_address
+from akn_mail.delivery import verp
+from akn_mail.delivery.queue import DeliveryQueue, Job, Result
 from akn_mail.files import DurableMaildir
 
 log = logging.getLogger("akn_mail.delivery")
@@ -320,10 +322,15 @@ class Deliverer:
         if mode == "off":
             yield bounce, job.recipients, []
         elif mode == "auto" and transport.xverp:
-            yield bounce, job.recipients, ["XVERP"]
+            # The relay appends +rcpt=domain itself; our part carries the signed outbound id.
+            yield verp.xverp_sender(self.verp_key, bounce, job.outbound_id), job.recipients, ["XVERP"]
         else:
             for delivery_id, address in job.recipients:
-                yield verp_address(bounce, address), [(delivery_id, address)], []
+                yield verp.recipient_address(self.verp_key, bounce, address), [(delivery_id, address)], []
+
+    @functools.cached_property
+    def verp_key(self) -> bytes:
+        return verp.load_key(self.config)
 
 
 def _outcome(code: int | None) -> str:

@@ -13,7 +13,8 @@ message again (not after a relay outage, not after a crash).
   ``retry_for_hours`` have passed; then it expires.
 - 5xx: the row fails and a ``delivery_failures`` row is written; bounce scoring reads those.
 - Envelope sender: the list's bounce address; with VERP (``[delivery] verp``) it names the
-  recipient: ``akn-bounces+anna=dormagen.example@lists.example``. ``auto`` asks a relay that
+  recipient and a check code only this list can make (``akn_mail.delivery.verp``):
+  ``akn-bounces+3f9a0c11de+anna=dormagen.example@lists.example``. ``auto`` asks a relay that
   offers XVERP (Postfix does) to do this, so a transaction still carries many recipients;
   otherwise VERP costs one transaction (and one copy of the message) per recipient —
   fine for a list of dozens, slower for thousands. ``off`` sends batches with the plain
@@ -53,12 +54,6 @@ class DeliveryError(AknError):
 def normalize_line_endings(message: bytes) -> bytes:
     """CRLF everywhere, as SMTP carries it (bare LF from generated mail included)."""
     return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def verp_address(bounce_address: str, recipient: str) -> str:
-    """``akn-bounces@lists.example`` + ``anna@dormagen.example`` -> ``akn-bounces+anna=dormagen.example@lists.example``."""
-    local, _, domain = bounce_address.rpartition("@")
-    return f"{local}+{recipient.replace('@', '=')}@{domain}"
 
 
 def iso(timestamp: float | None) -> str | None:

@@ -3,8 +3,10 @@
 aiosmtpd speaks SMTP (default) or LMTP (``[ingress] protocol = "lmtp"``, what Postfix uses
 to hand mail to a list manager; LMTP answers once per recipient after DATA).
 
-- RCPT TO: only the list address and its ``-bounces`` (also ``-bounces+anything``),
-  ``-owner`` and ``-request`` addresses; anything else gets ``550 5.1.1`` (never a relay).
+- RCPT TO: only the list address and its ``-bounces``, ``-owner`` and ``-request``
+  addresses; anything else gets ``550 5.1.1`` (never a relay). A VERP bounce address
+  (``-bounces+…``) must carry a check code this list made (``akn_mail.delivery.verp``),
+  else ``550 5.7.1``: forged delivery reports never reach the bounce counter.
 - SIZE is advertised; larger messages get ``552 5.3.4``.
 - Before ``250`` the message is in the spool and fsynced (``akn_mail.spool``). If that
   fails the answer is ``451 4.3.0`` and the sending MTA retries.
@@ -19,6 +21,7 @@ Settings: [ingress] host, port, protocol, hostname, max_message_size, max_mime_d
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -27,6 +30,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from akn_mail import logs
 from akn_mail.config import Config
+from akn_mail.delivery import verp
 from akn_mail.edge.spool import Entry, GroupCommitter
 from akn_mail.message import normalise_message_id, structure_problem
 
@@ -69,9 +73,21 @@ class IngressHandler:
         self.committer = committer
         self.lmtp = lmtp
 
+    @functools.cached_property
+    def verp_key(self) -> bytes:
+        return verp.load_key(self.config)
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
-        if route_of(address, self.config) is None:
+        route = route_of(address, self.config)
+        if route is None:
             return f"550 5.1.1 <{address}>: no such list here (this server is not a relay; it accepts mail for {self.config.list.address} only)"
+        if route == "bounces":
+            try:
+                verp.check(self.verp_key, self.config.bounce_address, address)
+            except verp.ForgedAddress as error:
+                logs.event(log, "rejected", sender=envelope.mail_from or "<>", recipient=address, reason=str(error))
+                return (f"550 5.7.1 <{address}>: this list never sent mail with this bounce address "
+                        f"({error}); forged delivery reports are refused")
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients in one transaction, send the rest separately"
         envelope.rcpt_tos.append(address)
