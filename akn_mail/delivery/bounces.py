@@ -35,6 +35,7 @@ Settings: [bounces] threshold, decay_days; [list] admins.
 from __future__ import annotations
 
 import email
+import functools
 import email.utils
 import logging
 import re

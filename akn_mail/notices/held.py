@@ -27,13 +27,13 @@ from typing import Any
 
 from akn_mail import db as db_module
 from akn_mail import logs
-from akn_mail.automatic import is_automatic_address
 from akn_mail.config import Config
 from akn_mail.edge.spool import Entry, Spool
 from akn_mail.errors import AknError
 from akn_mail.files import write_durably
 from akn_mail.message import normalise_message_id
 from akn_mail.notices.templating import Templates
+from akn_mail.notices.answers import AnswerGate, Incoming
 
 log = logging.getLogger("akn_mail.held")
 
@@ -180,15 +180,22 @@ class HeldStore:
         return [self.config.list_alias(row["route"])]
 
     def reject(self, held_id: int, *, queue: Any, reason: str = "") -> str | None:
-        """Refuse a held message and tell its sender why (no notice to an empty/daemon sender)."""
+        """Refuse a held message and tell its sender why, if the AnswerGate lets that notice go."""
         row = self._waiting(held_id)
         recipient = row["from_address"] or row["envelope_sender"]
         told = None
-        if recipient and not is_automatic_address(recipient):
+        if recipient:
+            # An automatic answer like any other: the AnswerGate refuses our own and reserved
+            # addresses (automatic ones too), a forged sender (envelope and From differ) and a
+            # fourth notice an hour.
             notice = self._rejection_notice(row, recipient, reason)
-            queue.enqueue(notice.as_bytes(), [recipient], message_id=normalise_message_id(str(notice["Message-ID"])),
-                          kind="post_rejected", sender=self.config.bounce_address, subject=str(notice["Subject"]))
-            told = recipient
+            incoming = Incoming(envelope_sender=row["envelope_sender"] or "", from_address=row["from_address"] or "")
+            queued = AnswerGate(self.config, self.db).enqueue(
+                queue, notice.as_bytes(), recipient, incoming, kind="post_rejected",
+                message_id=normalise_message_id(str(notice["Message-ID"])), sender=self.config.bounce_address,
+                subject=str(notice["Subject"]), key=f"post-rejected:{held_id}",
+            )
+            told = recipient if queued is not None else None
         self._decide(held_id, "rejected", reason)
         return told
 

@@ -27,8 +27,9 @@ from types import SimpleNamespace
 
 from akn_mail import db as db_module
 from akn_mail.config import Config
+from akn_mail.notices.answers import Incoming
 from akn_mail.notices.held import HeldStore
-from akn_mail.notices.notices import NULL_SENDER, Notices
+from akn_mail.notices.notices import Notices
 from akn_mail.subject import strip_reply_markers
 
 log = logging.getLogger("akn_mail.moderation")
@@ -175,13 +176,18 @@ class Moderation:
 
     # -- the reply -------------------------------------------------------------------------
 
-    def handle_reply(self, message: EmailMessage, replier: str, subject: str | None = None) -> Outcome:
-        """Act on a moderator's reply; every outcome is answered to REPLIER (null sender)."""
+    def handle_reply(self, message: EmailMessage, replier: str, subject: str | None = None,
+                     incoming: Incoming | None = None) -> Outcome:
+        """Act on a moderator's reply; every outcome is answered to REPLIER through the AnswerGate.
+
+        ``incoming`` names the reply's envelope sender and From (default: REPLIER for both).
+        """
+        incoming = incoming or Incoming(replier, replier)
         subject = subject if subject is not None else str(message.get("Subject", ""))
         body = reply_text(message)
         tokens = find_tokens(subject, body)
         if not tokens:
-            return self._answer(replier, message, Outcome(None, "no_token", None))
+            return self._answer(replier, incoming, message, Outcome(None, "no_token", None))
         row = None
         token = tokens[0]
         for candidate in tokens:
@@ -191,14 +197,14 @@ class Moderation:
                 break
         if row is None:
             log.warning("moderation reply with unknown token from=%s", replier)
-            return self._answer(replier, message, Outcome(None, "unknown_token", None, token))
+            return self._answer(replier, incoming, message, Outcome(None, "unknown_token", None, token))
         held_id = row["held_id"]
         held = self.held_row(held_id)
         if row["used_at"] is not None or held is None or held["status"] != "held":
-            return self._answer(replier, message, Outcome(None, "already_decided", held_id, token), held)
+            return self._answer(replier, incoming, message, Outcome(None, "already_decided", held_id, token), held)
         action = find_action(subject, body)
         if action is None:
-            return self._answer(replier, message, Outcome(None, "no_action", held_id, token), held)
+            return self._answer(replier, incoming, message, Outcome(None, "no_action", held_id, token), held)
         with db_module.transaction(self.db):
             # Spend the token first: a second reply racing this one finds it used.
             cursor = self.db.execute(
@@ -207,7 +213,7 @@ class Moderation:
                 (replier, action, hash_token(token)),
             )
             if cursor.rowcount != 1:
-                return self._answer(replier, message, Outcome(None, "already_decided", held_id, token), held)
+                return self._answer(replier, incoming, message, Outcome(None, "already_decided", held_id, token), held)
         store = self.held_store
         try:
             if action == "approve":
@@ -222,19 +228,20 @@ class Moderation:
                             (hash_token(token),))
             raise
         log.info("moderation by mail held=%s action=%s by=%s", held_id, action, replier)
-        return self._answer(replier, message, Outcome(action, None, held_id, token), held)
+        return self._answer(replier, incoming, message, Outcome(action, None, held_id, token), held)
 
-    def _answer(self, replier: str, message: EmailMessage, outcome: Outcome, held: sqlite3.Row | None = None) -> Outcome:
+    def _answer(self, replier: str, incoming: Incoming, message: EmailMessage, outcome: Outcome,
+                held: sqlite3.Row | None = None) -> Outcome:
         message_id = str(message.get("Message-ID", "")).strip() or None
         held_variables = self.held_variables(held) if held is not None else None
         if outcome.problem:
-            self.notices.send(
-                "moderation_failed", [replier], envelope_sender=NULL_SENDER, sender_alias="request",
+            self.notices.answer(
+                "moderation_failed", replier, incoming, sender_alias="request",
                 in_reply_to=message_id, problem=outcome.problem, held=held_variables, token=outcome.token,
             )
         else:
-            self.notices.send(
-                "moderation_done", [replier], envelope_sender=NULL_SENDER, sender_alias="request",
+            self.notices.answer(
+                "moderation_done", replier, incoming, sender_alias="request",
                 in_reply_to=message_id, action=outcome.action, held=held_variables,
             )
         return outcome

@@ -25,6 +25,7 @@ from typing import Any
 
 from akn_mail.config import Config
 from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.notices.answers import KEY_PREFIX, AnswerGate, Incoming, own_address
 from akn_mail.notices.templating import Templates
 from akn_mail.roster.members import Roster
 from akn_mail.roster.rotation import Rotation
@@ -84,6 +85,24 @@ class Notices:
             kind=name, key=key, subject=str(message["Subject"]),
         )
         log.info("notice queued template=%s outbound=%s recipients=%d", name, outbound_id, len(recipients))
+        return outbound_id
+
+    def answer(self, name: str, recipient: str, incoming: Incoming, *, sender_alias: str = "request",
+               in_reply_to: str | None = None, key: str | None = None, **variables: Any) -> int | None:
+        """An automatic answer to a mail that came in: NAME rendered for RECIPIENT, through the AnswerGate.
+
+        Sent with the null envelope sender (RFC 3834). Returns the outbound id, or None when
+        the gate refused it (own or reserved address, a stranger who is not the envelope
+        sender and From, more than three answers in the hour); the refusal is logged.
+        """
+        message = self.templates.message(name, [recipient], sender_alias=sender_alias, in_reply_to=in_reply_to,
+                                         **variables)
+        outbound_id = AnswerGate(self.config, self.db, self.roster).enqueue(
+            self.queue, message.as_bytes(), recipient, incoming, kind=name, key=key,
+            message_id=str(message["Message-ID"]), subject=str(message["Subject"]), sender=NULL_SENDER,
+        )
+        if outbound_id is not None:
+            log.info("answer queued template=%s outbound=%s", name, outbound_id)
         return outbound_id
 
     # -- contacts and members --------------------------------------------------------------
@@ -176,15 +195,16 @@ class Notices:
         ]
         received = _parse_datetime(row["date"]) or _parse_datetime(row["archived_at"]) or dt.datetime.now(dt.timezone.utc)
         key = f"minutes-receipt:{row['message_id'] or archived_id}"
-        if self.db.execute("SELECT 1 FROM outbound WHERE source_key = ?", (key,)).fetchone():
+        if self.db.execute("SELECT 1 FROM outbound WHERE source_key IN (?, ?)", (key, KEY_PREFIX + key)).fetchone():
             return None  # sent already (the indexer saw these minutes again)
         results, token = None, ""
         store = ResultStore(self.db)
         if store.was_read(archived_id):
             results = store.for_meeting(row["meeting_id"], archived_id)
             token = result_tokens.issue(self.db, archived_id, row["meeting_id"], row["from_address"])
-        return self.send(
-            "minutes_receipt", [row["from_address"]], envelope_sender=NULL_SENDER,
+        incoming = Incoming(envelope_sender=row["from_address"], from_address=row["from_address"])
+        return self.answer(
+            "minutes_receipt", row["from_address"], incoming, sender_alias="owner",
             in_reply_to=f"<{row['message_id']}>" if row["message_id"] else None, key=key,
             sender=SimpleNamespace(name=row["from_name"], email=row["from_address"]), subject=row["subject"],
             meeting=meeting, version=row["minutes_version"], attachments=attachments, received=received,
@@ -216,9 +236,4 @@ def _parse_datetime(value: str | None) -> dt.datetime | None:
 
 def _is_own_address(config: Config, address: str) -> bool:
     """Never write a notice to the list itself or its -bounces/-owner/-request addresses."""
-    address = address.lower()
-    local, _, domain = config.list.address.lower().rpartition("@")
-    if not address.endswith("@" + domain):
-        return False
-    own_local = address.rpartition("@")[0]
-    return own_local == local or own_local.startswith(local + "-")
+    return own_address(config, address)

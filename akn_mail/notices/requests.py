@@ -19,7 +19,9 @@ defines it (null sender, mailer daemons and noreply addresses, ``Auto-Submitted`
 ``Precedence: bulk/junk/list``, another list's List-Id), our own List-Id, one of our
 notices or mail from our own addresses is only logged (or, for -owner, forwarded to the
 admins, who are people). Our answers carry ``Auto-Submitted: auto-generated`` and the null
-envelope sender.
+envelope sender, and go through the ``AnswerGate`` (notices/answers.py): at most three per
+address and hour, never to our own or reserved addresses, and to someone not on the roster
+only when the envelope sender and From both name them (a stranger's Reply-To gets nothing).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from email.utils import getaddresses, parseaddr
 from types import SimpleNamespace
 
 from akn_mail import db as db_module
+from akn_mail import logs
 from akn_mail.automatic import automatic_reason
 from akn_mail.config import Config
 from akn_mail.message import normalise_message_id
+from akn_mail.notices.answers import AnswerGate, Incoming
 from akn_mail.notices.archive_mail import ArchiveMail, find_command
 from akn_mail.notices.moderation import Moderation, find_tokens, reply_text
-from akn_mail.notices.notices import NULL_SENDER, Notices, _is_own_address
+from akn_mail.notices.notices import Notices, _is_own_address
 from akn_mail.notices.result_replies import ResultReplies
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.pipeline.steps.sender import check_sender
@@ -106,23 +110,34 @@ class Requests:
             log.info("request not answered sender=%s reason=%r", envelope_sender, automatic)
             return Decision.discard(f"not answered: {automatic}")
         replier = _reply_address(message, envelope_sender)
+        incoming = Incoming(envelope_sender=parseaddr(envelope_sender)[1] or envelope_sender,
+                            from_address=_from_address(message))
         subject = " ".join(str(message.get("Subject", "")).split())
         body = reply_text(message)
         if find_tokens(subject, body):
-            outcome = self.moderation.handle_reply(message, replier, subject)
+            outcome = self.moderation.handle_reply(message, replier, subject, incoming=incoming)
             return Decision.accept(str(outcome))
         if wants_unsubscribe(subject, body):
-            task_id = self.unsubscribe(message, replier, subject)
+            task_id = self.unsubscribe(message, replier, subject, incoming=incoming)
             return Decision.accept(f"unsubscribe request from {replier} stored as admin task {task_id}")
         command = find_command(subject, body) if archive_mail is not None else None
         if command is not None and author is not None and author[0]:
             # To the From address that was checked, never to a Reply-To: the archive is for contacts.
+            if not author[1]:
+                # A stranger gets the help text, and only as the AnswerGate allows (no forged From).
+                refusal = AnswerGate(self.config, self.db, self.notices.roster).refusal(author[0], incoming)
+                if refusal is not None:
+                    logs.event(log, "answer_refused", message_id=_message_id(message) or "", template="archive_help",
+                               recipient=author[0], reason=refusal)
+                    return Decision.discard(f"archive help not sent to {author[0]}: {refusal}")
             outcome = archive_mail.handle(command, author[0], author[1], _message_id(message), _key("archive", message))
             return Decision.accept(outcome)
-        self.notices.send(
-            "request_help", [replier], envelope_sender=NULL_SENDER, sender_alias="request",
+        sent = self.notices.answer(
+            "request_help", replier, incoming, sender_alias="request",
             in_reply_to=_message_id(message), key=_key("help", message), requester=replier,
         )
+        if sent is None:
+            return Decision.discard(f"help not sent to {replier}: refused by the answer limiter (see the log)")
         return Decision.accept(f"help sent to {replier}")
 
     def correct_results(self, message: EmailMessage, envelope_sender: str) -> Decision | None:
@@ -130,8 +145,10 @@ class Requests:
         if is_automatic(message, envelope_sender, self.config):
             return None
         subject = " ".join(str(message.get("Subject", "")).split())
+        incoming = Incoming(envelope_sender=parseaddr(envelope_sender)[1] or envelope_sender,
+                            from_address=_from_address(message))
         outcome = ResultReplies(self.config, self.db, notices=self.notices).handle(
-            message, _reply_address(message, envelope_sender), subject, reply_text(message))
+            message, _reply_address(message, envelope_sender), subject, reply_text(message), incoming=incoming)
         return Decision.accept(str(outcome)) if outcome is not None else None
 
     def forward_to_admins(self, raw: bytes, message: EmailMessage, envelope_sender: str) -> Decision:
@@ -149,7 +166,7 @@ class Requests:
         )
         return Decision.accept(f"forwarded to {len(admins)} admin(s)")
 
-    def unsubscribe(self, message: EmailMessage, requester: str, subject: str) -> int:
+    def unsubscribe(self, message: EmailMessage, requester: str, subject: str, incoming: Incoming | None = None) -> int:
         """Store the admin task, tell the admins, answer the requester. Returns the task id."""
         contact = self.notices.roster.find_contact(requester)
         message_id = normalise_message_id(_message_id(message) or "")
@@ -168,8 +185,8 @@ class Requests:
                 "unsubscribe_task", self.config.list.admins, reply_to=requester, key=f"unsubscribe-task:{task_id}",
                 requester=requester, contact=contact_variables, task_id=task_id, subject=subject,
             )
-            self.notices.send(
-                "unsubscribe_answer", [requester], envelope_sender=NULL_SENDER, sender_alias="owner",
+            self.notices.answer(
+                "unsubscribe_answer", requester, incoming or Incoming(requester, requester), sender_alias="owner",
                 in_reply_to=_message_id(message), key=f"unsubscribe-answer:{task_id}",
                 requester=requester, contact=contact_variables,
             )
@@ -184,6 +201,11 @@ def _reply_address(message: EmailMessage, envelope_sender: str) -> str:
         if found:
             return found[0]
     return parseaddr(envelope_sender)[1] or envelope_sender
+
+
+def _from_address(message: EmailMessage) -> str:
+    found = [address for _, address in getaddresses([str(v) for v in message.get_all("From", [])]) if "@" in address]
+    return found[0] if found else ""
 
 
 def _message_id(message: EmailMessage) -> str | None:

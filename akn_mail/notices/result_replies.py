@@ -23,7 +23,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from akn_mail.notices.notices import NULL_SENDER, Notices
+from akn_mail.notices.answers import Incoming
+from akn_mail.notices.notices import Notices
 from akn_mail.results import tokens as result_tokens
 from akn_mail.results.service import Results
 from akn_mail.results.store import ResultError
@@ -87,7 +88,8 @@ class ResultReplies:
         self.notices = notices
         self.results = Results(db, roster=self.notices.roster)
 
-    def handle(self, message: EmailMessage, replier: str, subject: str, body: str) -> ReplyOutcome | None:
+    def handle(self, message: EmailMessage, replier: str, subject: str, body: str,
+               incoming: Incoming | None = None) -> ReplyOutcome | None:
         """Act on a reply to a minutes receipt; None when it holds no token or no command."""
         tokens = result_tokens.find(subject, body)
         if not tokens:
@@ -99,7 +101,7 @@ class ResultReplies:
         outcome = ReplyOutcome()
         if row is None:
             outcome.problems.append("Die Kennung gehört zu keiner Eingangsbestätigung; es wurde nichts geändert.")
-            return self._answer(replier, message, outcome, None, None)
+            return self._answer(replier, incoming, message, outcome, None, None)
         outcome.archived_id = row["archived_id"]
         meeting_id, archived_id = row["meeting_id"], row["archived_id"]
         store = self.results.store
@@ -136,18 +138,21 @@ class ResultReplies:
                 outcome.problems.append(f"{argument or kind}: {error}")
         log.info("results corrected by mail archived=%s by=%s changes=%s problems=%s", archived_id, replier,
                  len(outcome.done), len(outcome.problems))
-        return self._answer(replier, message, outcome, meeting_id, archived_id)
+        return self._answer(replier, incoming, message, outcome, meeting_id, archived_id)
 
     def _meeting_day(self, meeting_id: int | None, archived_id: int) -> dt.date:
         row = self.db.execute("SELECT date FROM archived_messages WHERE id = ?", (archived_id,)).fetchone()
         fallback = dt.date.fromisoformat(row["date"][:10]) if row else dt.date.today()
         return self.results.meeting_day(meeting_id, fallback)
 
-    def _answer(self, replier: str, message: EmailMessage, outcome: ReplyOutcome, meeting_id, archived_id) -> ReplyOutcome:
+    def _answer(self, replier: str, incoming: Incoming | None, message: EmailMessage, outcome: ReplyOutcome,
+                meeting_id, archived_id) -> ReplyOutcome:
         message_id = str(message.get("Message-ID", "")).strip() or None
         results = self.results.store.for_meeting(meeting_id, archived_id) if archived_id is not None else []
-        self.notices.send(
-            "results_corrected", [replier], envelope_sender=NULL_SENDER, sender_alias="owner", in_reply_to=message_id,
+        # An automatic answer: through the AnswerGate (notices/answers.py), like every other.
+        self.notices.answer(
+            "results_corrected", replier, incoming or Incoming(replier, replier), sender_alias="owner",
+            in_reply_to=message_id,
             key=f"results-reply:{message_id}" if message_id else None,
             done=outcome.done, problems=outcome.problems, results=results,
         )
