@@ -8,6 +8,7 @@ forget the rename, and with it the file). Used for held mail and for every Maild
 
 from __future__ import annotations
 
+import glob
 import itertools
 import os
 import socket
@@ -75,6 +76,21 @@ class DurableMaildir:
         final = self.path / "cur" / f"{key}:2,S" if seen else self.path / "new" / key
         write_durably(data, self.path / "tmp" / key, final)
         return key
+
+
+    def add_once(self, name: str, data: bytes) -> bool:
+        """Store DATA under NAME in new/ unless a message of that name is here already (new/ or cur/).
+
+        Idempotent: writing the same NAME again after a crash (the caller did not get to
+        record that it had written it) finds the first copy and writes nothing. Returns
+        whether it wrote. NAME must be unique for what it names (the outbox uses the
+        delivery's id and a hash of the message).
+        """
+        if (self.path / "new" / name).exists() or (self.path / "cur" / name).exists() \
+                or any((self.path / "cur").glob(glob.escape(name) + ":*")):
+            return False
+        write_durably(data, self.path / "tmp" / f"{name}.{_unique_key()}", self.path / "new" / name)
+        return True
 
 
 _counter = itertools.count(1)

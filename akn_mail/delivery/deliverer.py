@@ -11,6 +11,7 @@ Settings: [relay], [delivery].
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 import os
@@ -161,7 +162,14 @@ def _text(value: bytes | str) -> str:
 
 
 class OutboxTransport:
-    """No relay: each transaction becomes one file in the outbox Maildir (durably written)."""
+    """No relay: each delivery (one recipient) becomes one file in the outbox Maildir, durably.
+
+    The file name comes from the delivery's id and a hash of what is written
+    (``akn-<outbound>-<delivery>-<hash>``), and a name already in the Maildir is not written
+    again: a kill -9 after the file is written and before the queue records "sent" makes
+    the next start find the file instead of writing a second copy. So every recipient's
+    file is there exactly once, whatever the batch size or the moment of the kill.
+    """
 
     xverp = False
 
@@ -174,15 +182,22 @@ class OutboxTransport:
     def close(self) -> None:
         pass
 
-    def transaction(self, sender: str, recipients: list[str], body: bytes, options: list[str]) -> list[tuple[int | None, str]]:
-        header = f"Return-Path: <{sender}>\nX-Original-To: {', '.join(recipients)}\n".encode("utf-8")
-        data = header + body.replace(b"\r\n", b"\n")
-        try:
-            # Durable before the 250 below is recorded as sent (also the rename: see files.py).
-            name = self.maildir.add(data)
-        except OSError as error:
-            raise TransportError(f"cannot write to outbox {self.maildir.path}: {error}") from None
-        return [(250, f"2.0.0 written to outbox as {name}")] * len(recipients)
+    def transaction(self, sender: str, recipients: list[str], body: bytes, options: list[str],
+                    delivery_ids: list[int] | None = None) -> list[tuple[int | None, str]]:
+        replies = []
+        body = body.replace(b"\r\n", b"\n")
+        for position, recipient in enumerate(recipients):
+            header = f"Return-Path: <{sender}>\nX-Original-To: {recipient}\n".encode("utf-8")
+            data = header + body
+            delivery = delivery_ids[position] if delivery_ids else 0
+            name = f"akn-{delivery}-{hashlib.sha256(data).hexdigest()[:16]}"
+            try:
+                # Durable before the 250 below is recorded as sent (also the rename: see files.py).
+                wrote = self.maildir.add_once(name, data)
+            except OSError as error:
+                raise TransportError(f"cannot write to outbox {self.maildir.path}: {error}") from None
+            replies.append((250, f"2.0.0 {'written to' if wrote else 'already in'} outbox as {name}"))
+        return replies
 
 
 class Deliverer:
@@ -278,7 +293,11 @@ class Deliverer:
                     break
                 addresses = [address for _, address in recipients]
                 try:
-                    replies = transport.transaction(sender, addresses, job.body, options)
+                    if self.outbox:  # the outbox names each file after its delivery (idempotent)
+                        replies = transport.transaction(sender, addresses, job.body, options,
+                                                        delivery_ids=[delivery_id for delivery_id, _ in recipients])
+                    else:
+                        replies = transport.transaction(sender, addresses, job.body, options)
                 except TransportError as error:
                     self._record(job, recipients, None, str(error))
                     transport = None
