@@ -94,9 +94,9 @@ def test_contact_commands(imported):
     contacts = json.loads(imported("contact", "list", "--member", "Kaarst", "--json").stdout)
     assert contacts == [
         {"email": "a.demir@grevenbroich.example", "name": "Aylin Demir", "member": "Kaarst", "member_kind": "municipality",
-         "delivery_enabled": True, "disabled_reason": ""},
+         "delivery_enabled": True, "disabled_reason": "", "bounce_score": 0, "last_bounce": None},
         {"email": "neu@kaarst.example", "name": "Neu", "member": "Kaarst", "member_kind": "municipality",
-         "delivery_enabled": False, "disabled_reason": "mailbox full"},
+         "delivery_enabled": False, "disabled_reason": "mailbox full", "bounce_score": 0, "last_bounce": None},
     ]
     assert "off (mailbox full)" in imported("contact", "list").stdout
     assert imported("contact", "enable", "NEU@kaarst.example").stdout == "Delivery to neu@kaarst.example is on.\n"
