@@ -11,11 +11,12 @@ from __future__ import annotations
 import pytest
 
 from akn_mail import db as db_module
+from akn_mail import message as message_module
 from akn_mail.delivery.queue import DeliveryQueue
 from akn_mail.notices.answers import ANSWERS_PER_HOUR, AnswerGate, Incoming
 from akn_mail.notices.held import HeldStore
-from akn_mail.notices.notices import Notices
 from akn_mail.notices.requests import Requests
+from akn_mail.services import Services
 
 from service_support import load_roster
 
@@ -46,8 +47,9 @@ def answers_to(database, address: str) -> int:
 
 
 def handle(config, database, raw: bytes, envelope_sender: str):
-    return Requests(config, database, notices=Notices(config, database)).handle(
-        raw, envelope_sender, ["akn-request@lists.example"])
+    services = Services(config, database)
+    requests = Requests(config, database, notices=services.notices, moderation=services.moderation)
+    return requests.handle(raw, message_module.parse(raw).message, envelope_sender, ["akn-request@lists.example"])
 
 
 def test_reply_to_a_third_party_gets_no_answer(config, database):

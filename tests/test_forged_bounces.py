@@ -21,6 +21,7 @@ from akn_mail.cli import cli
 from akn_mail.delivery.bounces import Bounces
 from akn_mail.delivery.queue import DeliveryQueue, normalize_line_endings
 from akn_mail.roster.members import Roster
+from akn_mail.services import Services
 
 from conftest import verp_of
 from service_support import WAIT, StaticResolver, ThreadedService, configure, load_roster
@@ -54,7 +55,7 @@ def deliver(connection, config, message_id: str) -> None:
 
 def test_forged_dsns_naming_mail_never_sent_do_not_count(config, roster_db):
     config.bounces.threshold = 3.0
-    handler = Bounces(roster_db, config)
+    handler = Bounces(roster_db, config, Services(config, roster_db).notices)
     verp = verp_of(config, CONTACT)
     for number in range(5):
         result = handler.process(forged(number, config), recipients=[verp], now=NOW + timedelta(seconds=number))
@@ -67,7 +68,7 @@ def test_forged_dsns_naming_mail_never_sent_do_not_count(config, roster_db):
 
 def test_at_most_one_bounce_per_contact_per_day_counts(config, roster_db):
     config.bounces.threshold = 3.0
-    handler = Bounces(roster_db, config)
+    handler = Bounces(roster_db, config, Services(config, roster_db).notices)
     verp = verp_of(config, CONTACT)
     for number in range(5):
         deliver(roster_db, config, f"never-sent-{number}@lists.example")  # now the list did send them
@@ -85,7 +86,7 @@ def test_at_most_one_bounce_per_contact_per_day_counts(config, roster_db):
 
 def test_contact_list_json_shows_bounce_score_and_last_bounce(config, config_file, roster_db):
     deliver(roster_db, config, "never-sent-1@lists.example")
-    Bounces(roster_db, config).process(forged(1, config), recipients=[verp_of(config, CONTACT)],
+    Bounces(roster_db, config, Services(config, roster_db).notices).process(forged(1, config), recipients=[verp_of(config, CONTACT)],
                                        now=datetime.now(timezone.utc))
     result = CliRunner().invoke(cli, ["--config", str(config_file), "contact", "list", "--json"])
     assert result.exit_code == 0, result.output

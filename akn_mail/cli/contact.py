@@ -108,7 +108,7 @@ def list_contacts(app: App, member_name: str | None, as_json: bool) -> None:
 
     contacts = app.roster.contacts(member_name)
     if as_json:
-        bounces = Bounces(app.db, app.config, roster=app.roster)
+        bounces = Bounces(app.db, app.config, app.notices)
         items = [contact_json(item) | {"bounce_score": bounces.score(item.email),
                                        "last_bounce": bounces.last_bounce(item.email)} for item in contacts]
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
