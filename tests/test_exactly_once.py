@@ -80,3 +80,58 @@ def test_kill_9_mid_fan_out_into_the_outbox_leaves_no_duplicates(tmp_path):
     assert duplicates == {}
     assert sorted(written) == sorted(RECIPIENTS)
     assert not os.listdir(outbox / "tmp") or all(name.startswith("akn-") for name in os.listdir(outbox / "tmp"))
+
+
+def test_kill_9_with_a_relay_duplicates_at_most_the_transactions_in_flight(tmp_path):
+    """With a relay, a kill between the relay's 250 and our record resends that transaction.
+
+    Counted, not assumed: three kills mid-fan-out (the relay waits before its 250, so kills
+    land inside transactions), then every recipient has the message, and no more are sent
+    twice than one transaction per connection per kill (2 x 20 here).
+    """
+    from service_support import Relay
+
+    relay = Relay().start()
+    relay.sink.delay = 0.05
+    recipients = RECIPIENTS[:300]
+    port = free_port()
+    path = tmp_path / "serve.toml"
+    path.write_text(
+        f"[storage]\ndata_dir = \"data\"\n[ingress]\nhost = \"127.0.0.1\"\nport = {port}\n"
+        f"[relay]\nhost = \"127.0.0.1\"\nport = {relay.port}\ntimeout = 5\n"
+        "[delivery]\npoll_seconds = 0.1\nverp = \"off\"\nbatch_size = 20\nconnections = 2\n"
+        "first_retry_seconds = 1\nmax_retry_seconds = 1\n",
+        encoding="utf-8",
+    )
+    config = config_module.load(path)
+    config.data_dir.mkdir(mode=0o750)
+    connection = db_module.connect(config.database_path)
+    DeliveryQueue(connection, config).enqueue(post(message_id="<fan-out-2@dormagen.example>"), recipients,
+                                              message_id="<fan-out-2@dormagen.example>", kind="post")
+    connection.close()
+    kills = 3
+    try:
+        for _ in range(kills):
+            process = start_serve(path, port)
+            already = len(relay.sink.recipients())
+            relay.sink.wait_for(already + 1)
+            kill_hard(process)
+        process = start_serve(path, port)
+        try:
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                connection = db_module.connect(config.database_path)
+                counts = DeliveryQueue(connection, config).counts()
+                connection.close()
+                if counts == {"sent": len(recipients)}:
+                    break
+                time.sleep(0.1)
+        finally:
+            kill_hard(process)
+    finally:
+        relay.stop()
+    arrived = Counter(relay.sink.recipients())
+    assert set(arrived) == set(recipients)  # nobody lost
+    twice = sum(count - 1 for count in arrived.values())
+    assert twice <= kills * 2 * 20, twice
+    print(f"recipients sent twice after {kills} kills: {twice} (bound {kills * 2 * 20})")
