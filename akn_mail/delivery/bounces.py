@@ -2,8 +2,8 @@
 
 Fan-out mail leaves with a VERP envelope sender, ``akn-bounces+TAG+anna=dormagen.example@…``,
 so a report that comes back to that address names its recipient even when nothing else in
-it can be read; TAG is a check code only this list can make (``akn_mail.delivery.verp``). The service hands every message for ``<list>-bounces(+…)`` to
-``handle_bounce``. The report itself is read with flufl.bounce (Mailman's detectors for
+it can be read; TAG is a check code only this list can make (``akn_mail.delivery.verp``).
+The service hands every message for ``<list>-bounces(+…)`` to ``handle_bounce``. The report itself is read with flufl.bounce (Mailman's detectors for
 DSNs and the formats of many MTAs); we write no DSN parser of our own.
 
 Each report becomes one row in ``bounce_events`` (migration 0005):
@@ -35,8 +35,8 @@ Settings: [bounces] threshold, decay_days; [list] admins.
 from __future__ import annotations
 
 import email
-import functools
 import email.utils
+import functools
 import logging
 import re
 import sqlite3
@@ -288,7 +288,7 @@ class Bounces:
         now = now or datetime.now(timezone.utc)
         message = parse(raw)
         message_id = message_id or _strip_id(message.get("Message-ID", ""))
-        verified = self.verp(message, recipients)
+        verified = self.verified_verp(message, recipients)
         events, _ = classify(message, verified.recipient if verified else None)
         result = BounceResult(message_id)
         original = original_message_id(message)
@@ -313,7 +313,7 @@ class Bounces:
     def verp_key(self) -> bytes:
         return verp.load_key(self.config)
 
-    def verp(self, message: Message, recipients: Sequence[str]) -> verp.Verp | None:
+    def verified_verp(self, message: Message, recipients: Sequence[str]) -> verp.Verp | None:
         """The verified VERP address named by the envelope (RCPT TO) or, failing that, by the headers."""
         candidates = list(recipients)
         for header in ("X-Original-To", "Delivered-To", "Envelope-To", "To"):
@@ -327,7 +327,7 @@ class Bounces:
 
     def verp_recipient(self, message: Message, recipients: Sequence[str]) -> str | None:
         """The recipient a verified VERP address names, or None."""
-        found = self.verp(message, recipients)
+        found = self.verified_verp(message, recipients)
         return found.recipient if found else None
 
     def delivered(self, recipient: str, original_message_id: str, outbound_id: int | None = None) -> bool:
