@@ -2,7 +2,8 @@
 
 An *automatic answer* is a mail the system writes because a mail came in: the help and
 unsubscribe answers of ``-request``, the replies to a moderator's reply, the receipt for
-minutes, the rejection of a held post, and whatever answers to mail are added later (held
+minutes and the answer to a host's corrections of its results, the rejection of a held
+post, and whatever answers to mail are added later (held
 post notices to authors, archive search by mail). Anyone can make the list send one by
 forging the sender, so every such answer goes through ``AnswerGate`` and is refused when:
 
