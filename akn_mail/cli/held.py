@@ -87,7 +87,7 @@ def readable(data: bytes) -> str:
         text = body.get_content() if body is not None else ""
     except Exception:  # noqa: BLE001 - an undecodable body: show its bytes as text
         text = (body.get_payload(decode=True) or b"").decode("utf-8", "replace") if body is not None else ""
-    lines.append(text.rstrip("\n") if isinstance(text, str) else "(no text)")
+    lines.append(text.replace("\r\n", "\n").rstrip("\n") if isinstance(text, str) else "(no text)")
     attachments = list(message.iter_attachments()) if message.is_multipart() else []
     if attachments:
         lines.append("")

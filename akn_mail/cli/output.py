@@ -29,14 +29,16 @@ def _visible(match: re.Match) -> str:
 
 
 def safe(text: object) -> str:
-    """``text`` with every control character but newline and tab shown as ``\\xNN``."""
-    return _CONTROL.sub(_visible, str(text))
+    """``text`` with every control character but newline and tab shown as ``\\xNN``.
+
+    CRLF is a line end; a lone CR (which lets a line overwrite itself) is shown as ``\\x0d``.
+    """
+    return _CONTROL.sub(_visible, str(text).replace("\r\n", "\n"))
 
 
 def safe_bytes(raw: bytes) -> str:
     """A raw message as text for a terminal: UTF-8 where it is, ``\\xNN`` for other bytes, LF line ends."""
-    text = raw.decode("utf-8", "backslashreplace").replace("\r\n", "\n")
-    return safe(text)
+    return safe(raw.decode("utf-8", "backslashreplace"))
 
 
 def _json_escape(match: re.Match) -> str:
