@@ -115,3 +115,20 @@ def test_held_post_rejection_is_an_answer_through_the_gate(config, database):
                              envelope_sender=STRANGER, from_address=STRANGER, subject="Frage", key=f"h{number}")
         told.append(store.reject(held_id, queue=queue))
     assert told == [STRANGER] * 3 + [None] * 2
+
+
+def test_archive_command_from_a_forged_stranger_gets_no_help(config, database):
+    from akn_mail.notices.requests import handle_request
+    from akn_mail.pipeline.context import Post
+
+    def archive_request(envelope: str, number: int):
+        raw = request(VICTIM, 100 + number, subject="suche Wärmeplanung")
+        post = Post(raw=raw, parsed=message_module.parse(raw), envelope_sender=envelope,
+                    recipients=["akn-request@lists.example"], message_id=f"req-{100 + number}@beispiel.example")
+        return handle_request(post, Services(config, database))
+
+    decision = archive_request("attacker@evil.example", 1)
+    assert decision.action == "discard" and "not a contact" in decision.reason
+    assert answers_to(database, VICTIM) == 0
+    archive_request(VICTIM, 2)  # the stranger writing from their own address gets the help text
+    assert answers_to(database, VICTIM) == 1
