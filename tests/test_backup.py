@@ -144,7 +144,10 @@ def small_backup(config, config_file, tmp_path):
     templates = tmp_path / "site-templates"
     templates.mkdir()
     (templates / "footer.de.txt").write_text("Gruß vom AKN\n", encoding="utf-8")
-    config_file.write_text(config_file.read_text(encoding="utf-8") + f'\n[templates]\ndirectory = "{templates}"\n',
+    key = tmp_path / "dkim-private.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nnot a real key\n-----END PRIVATE KEY-----\n", encoding="utf-8")
+    config_file.write_text(config_file.read_text(encoding="utf-8") + f'\n[templates]\ndirectory = "{templates}"\n'
+                           f'\n[dkim]\ndomain = "lists.example"\nselector = "akn2026"\nkey_file = "{key}"\n',
                            encoding="utf-8")
     path = tmp_path / "sicherung.tar.gz"
     result = run(config_file, "backup", str(path))
@@ -158,7 +161,8 @@ def test_backup_holds_database_config_templates_and_manifest_but_no_index(small_
         names = set(tar.getnames())
         manifest = json.loads(tar.extractfile("akn-mail-backup/manifest.json").read())
     assert {"akn-mail-backup/data/akn-mail.sqlite3", "akn-mail-backup/config/akn-mail.toml",
-            "akn-mail-backup/templates/footer.de.txt", "akn-mail-backup/manifest.json"} <= names
+            "akn-mail-backup/templates/footer.de.txt", "akn-mail-backup/keys/dkim.pem",
+            "akn-mail-backup/manifest.json"} <= names
     assert not any("/index/" in name for name in names)
     assert manifest["format"] == "akn-mail-backup" and manifest["counts"]["contacts"] == 12
     assert set(manifest["files"]) == {name.removeprefix("akn-mail-backup/") for name in names} - {"manifest.json"}
@@ -189,6 +193,9 @@ def test_restore_on_a_clean_directory_brings_templates_and_roster(small_backup, 
     restored = config_module.load(target / "akn-mail.toml", environ={})
     assert restored.resolve(restored.templates.directory) == target / "templates"
     assert (target / "templates" / "footer.de.txt").read_text(encoding="utf-8") == "Gruß vom AKN\n"
+    assert restored.resolve(restored.dkim.key_file) == target / "keys" / "dkim.pem"
+    assert (target / "keys" / "dkim.pem").read_text(encoding="utf-8").startswith("-----BEGIN PRIVATE KEY-----")
+    assert (target / "keys" / "dkim.pem").stat().st_mode & 0o077 == 0
     listed = json.loads(run(target / "akn-mail.toml", "contact", "list", "--json").output)
     assert sorted(entry["email"] for entry in listed) == sorted(contacts)
 

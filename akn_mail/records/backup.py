@@ -11,15 +11,16 @@ A spool entry is deleted only after its outcome is committed to the database, so
 answered 250 before the backup began is either in the copied spool or in the database
 snapshot (or both: the ``received`` table tells a restored server not to process it twice).
 Archive and held files are written before their rows are committed, so every row in the
-snapshot finds its file in step 3. Also in the archive: the config file and the site's
-template overrides. Not in it: the search index (derived; rebuilt on restore) and the
+snapshot finds its file in step 3. Also in the archive: the config file, the site's
+template overrides and the DKIM private key (``[dkim] key_file``; the backup is mode 0600). Not in it: the search index (derived; rebuilt on restore) and the
 outbox (mail already handed on). ``manifest.json`` (last member) lists every file with its
 size and SHA-256, the schema version and counts.
 
 ``verify`` reads the whole archive and checks every checksum, that nothing is missing or
 extra, that no member name leaves its directory, and the database's integrity.
 ``restore`` refuses a non-empty target, verifies, writes ``DIR/akn-mail.toml`` (the saved
-config, with its paths pointed into ``DIR``), ``DIR/data`` and ``DIR/templates``, and
+config, with its paths pointed into ``DIR``), ``DIR/data``, ``DIR/templates`` and
+``DIR/keys/dkim.pem``, and
 rebuilds the search index.
 """
 
@@ -50,6 +51,7 @@ FORMAT_VERSION = 1
 ROOT = "akn-mail-backup"
 MANIFEST = "manifest.json"
 DATABASE_NAME = "akn-mail.sqlite3"
+DKIM_KEY = "keys/dkim.pem"
 CHUNK = 1 << 20
 
 
@@ -226,6 +228,9 @@ def create(config: Config, target: Path) -> Manifest:
                     writer.add_file(config.path, "config/akn-mail.toml")
                 if config.templates.directory:
                     writer.add_tree(config.resolve(config.templates.directory), "templates")
+                key_file = getattr(getattr(config, "dkim", None), "key_file", "")
+                if key_file and config.resolve(key_file).is_file():
+                    writer.add_file(config.resolve(key_file), DKIM_KEY)  # without it the restored list cannot sign
                 counts = _count(snapshot)
                 counts["spool_segments"] = spooled
                 manifest = Manifest(
@@ -384,6 +389,10 @@ def _write_config(target: Path, manifest: Manifest) -> Path:
     sections: dict = config_module.read_toml(saved) if saved.exists() else {}
     sections.setdefault("storage", {})["data_dir"] = "data"
     sections.get("archive", {}).pop("index_dir", None)
+    if (target / DKIM_KEY).is_file():
+        (target / DKIM_KEY).chmod(0o600)
+        (target / DKIM_KEY).parent.chmod(0o700)
+        sections.setdefault("dkim", {})["key_file"] = DKIM_KEY
     if (target / "templates").is_dir():
         sections.setdefault("templates", {})["directory"] = "templates"
     else:
