@@ -118,3 +118,36 @@ def test_splitter_uses_the_archive_vocabulary():
     assert splitter.split("Leitung") == []            # a word of its own is no compound
     assert splitter.split("Xylophonbau") == []        # a part the archive does not know
     assert spellings("Abwaerme") == ["abwärme", "abwaerme"]
+
+
+def test_effective_host_for_minutes_replies_and_posts(config, database):
+    """host:/--host and a member named in the query use the post's effective host: the
+    meeting's host for minutes, that host for replies in the minutes' thread, else the
+    sender's member."""
+    setup_roster(database)  # Dormagen hosts 2027-Q1
+    archive = Archive(config, database)
+    ids = {}
+    for key, subject, body, sender, reply_to in (
+        ("minutes", "[Protokoll] Sitzung 2027-Q1", "TOP 1 Lärmschutz an der B9", "anna@dormagen.example", None),
+        ("reply", "Re: [Protokoll] Sitzung 2027-Q1", "Wie laut ist es dort nachts?", "dirk@kaarst.example", "minutes@test"),
+        ("kaarst", "Lärmschutz bei uns", "Der Lärmschutz am Bahnhof kommt.", "dirk@kaarst.example", None),
+        ("mention", "Vorbild", "Der Lärmschutz in Dormagen ist vorbildlich, Lärmschutz überall!", "bernd@grevenbroich.example", None),
+    ):
+        ids[key] = archive.file(mail(subject, body, sender=sender, message_id=f"{key}@test", in_reply_to=reply_to)).message.id
+    search = ArchiveSearch(archive.index, database)
+    names = {value: key for key, value in ids.items()}
+    try:
+        assert {names[hit.id] for hit in search.search("host:Dormagen")} == {"minutes", "reply"}
+        assert {names[hit.id] for hit in search.search("host:Juechen OR host:Kaarst")} == {"kaarst"}
+        assert [names[hit.id] for hit in search.search("Lärmschutz", host="Kaarst")] == ["kaarst"]
+        # The member's name is a boost, not a required word: the minutes of the meeting
+        # Dormagen hosted come before a post of another member that names Dormagen.
+        # The reply in the minutes' thread names neither Dormagen nor Lärmschutz: it follows
+        # the literal hits, before looser readings.
+        hits = [(names[hit.id], hit.tier) for hit in search.search("Dormagen Lärmschutz")]
+        literal = [key for key, tier in hits if tier == "literal"]
+        assert literal[0] == "minutes" and set(literal) == {"minutes", "mention", "kaarst"}
+        assert hits[3] == ("reply", "same thread")
+        assert [hit.host for hit in search.search("host:Dormagen") if names[hit.id] == "reply"] == [None]  # JSON host: the meeting's
+    finally:
+        search.close()

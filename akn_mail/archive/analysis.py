@@ -190,6 +190,27 @@ class TailFilter(Filter):
                 yield token
 
 
+class NameFoldFilter(Filter):
+    """A member's name folded as the member-name matcher folds it (``text.fold``)."""
+
+    def __call__(self, tokens):
+        from akn_mail.text import fold as fold_name
+
+        for token in tokens:
+            # Then the index's umlaut folding too: host:Juchen is Jüchen, as it always was.
+            token.text = fold(fold_name(token.text))
+            if token.text:
+                yield token
+
+
+def host_analyzer():
+    """The analyzer of the ``host`` field: the whole name as one folded term, so that
+    ``host:Neuss`` is the member Neuss and not also "Rhein-Kreis Neuss"."""
+    from whoosh.analysis import IDTokenizer
+
+    return IDTokenizer() | NameFoldFilter()
+
+
 def german_analyzer():
     """The analyzer of the archive's text fields (words in, stems out)."""
     return GermanTokenizer() | GermanFilter()

@@ -240,7 +240,7 @@ class Archive:
             "headings": heading_text[:2000],
             "body": text,
             "tails": text,
-            "host": stored.host or "",
+            "host": self.meta.effective_host(stored) or "",
             "host_name": stored.host,
             "meeting": stored.meeting or "",
             "from": sender_words,

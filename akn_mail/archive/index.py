@@ -22,7 +22,7 @@ from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import NO_MERGE
 
-from akn_mail.archive.analysis import german_analyzer, tails_analyzer
+from akn_mail.archive.analysis import german_analyzer, host_analyzer, tails_analyzer
 from akn_mail.archive.store import ArchiveError
 
 LOCK_TIMEOUT = 30.0
@@ -54,7 +54,8 @@ class IndexDamaged(ArchiveError):
 def make_schema() -> Schema:
     """The fields. ``body`` holds all text (subject and headings twice, body, attachments,
     host and sender's member), so a plain query is one field; the others serve field
-    queries (``subject:``, ``host:``, ...) and ranking."""
+    queries (``subject:``, ``host:``, ...) and ranking. ``host`` is the post's effective
+    host (``MetadataStore.effective_host``), one folded term; ``host_name`` the meeting's."""
     german = german_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
@@ -64,7 +65,7 @@ def make_schema() -> Schema:
         headings=TEXT(analyzer=german, stored=True),
         body=TEXT(analyzer=german),
         tails=TEXT(analyzer=tails_analyzer(), phrase=False),
-        host=TEXT(analyzer=german),
+        host=TEXT(analyzer=host_analyzer(), phrase=False),
         host_name=STORED(),
         meeting=KEYWORD(lowercase=True, stored=True),
         **{"from": TEXT(analyzer=german)},

@@ -28,6 +28,7 @@ from akn_mail.archive.analysis import MIN_TAIL_START, PART, WORD, expansion_key,
 from akn_mail.archive.compounds import Splitter
 from akn_mail.archive.index import ArchiveIndex, IndexDamaged, naive_utc
 from akn_mail.archive.store import ArchiveError
+from akn_mail.text import fold as fold_name
 
 # Plain words are looked up in "body", which holds all text (see index.make_schema).
 DEFAULT_FIELD = "body"
@@ -296,6 +297,9 @@ def parse_query(text: str, schema, expand: bool = True) -> wq.Query:
 
 def _field_filter(schema, fieldname: str, value: str) -> wq.Query:
     value = value.replace('"', " ").strip()
+    if fieldname == "host":
+        terms = [token.text for token in schema["host"].analyzer(value)]
+        return wq.Term("host", terms[0]) if len(terms) == 1 else wq.NullQuery
     parsed = QueryParser(fieldname, schema).parse(f'"{value}"')
     if isinstance(parsed, wq.Term) and is_whole(parsed.text):
         parsed = wq.Phrase(fieldname, [parsed.text])
@@ -479,14 +483,8 @@ class ArchiveSearch:
         if minutes:
             filters.append(wq.Term("minutes", True))
         if host:
-            # The host field holds words, so "Neuss" is also in "Rhein-Kreis Neuss": keep
-            # only the messages whose host is this member (hosted minutes are few).
-            from akn_mail.text import fold as fold_name
-
-            wanted = fold_name(host)
-            exact = [wq.Term("id", hit["id"]) for hit in searcher.search(_field_filter(schema, "host", host), limit=None)
-                     if fold_name(hit.get("host_name") or "") == wanted]
-            filters.append(wq.Or(exact) if exact else wq.NullQuery)
+            # One folded term per post (the effective host): "Neuss" is not "Rhein-Kreis Neuss".
+            filters.append(_field_filter(schema, "host", host))
         if sender:
             filters.append(_field_filter(schema, "from", sender))
         if since or until:
@@ -494,13 +492,17 @@ class ArchiveSearch:
             end = naive_utc(datetime.datetime.combine(until, datetime.time.max)) if until else None
             filters.append(wq.DateRange("date", start, end))
         superseded = [wq.Term("id", value) for value in self._superseded()]
-        reading = tiers.plan(parsed, self._splitter(searcher).split, _expand)
+        reading = tiers.plan(parsed, self._splitter(searcher).split, _expand, self._members(schema))
         hits: list[Hit] = []
         seen: set[str] = set()
         floor: float | None = None
         for name, tier_query in reading.tiers(_expand):
             if len(hits) >= limit:
                 break
+            if tier_query is None:
+                tier_query = self._thread_query([hit.id for hit in hits], reading.hosts)
+                if tier_query is None:
+                    continue
             query = wq.And([tier_query, *filters]) if filters else tier_query
             excluded = superseded + [wq.Term("id", value) for value in seen]
             mask = wq.Or(excluded) if excluded else None
@@ -534,6 +536,40 @@ class ArchiveSearch:
         for hit in hits:
             hit.auth = verdicts.get(hit.id, "none")
         return hits
+
+    def _thread_query(self, found: list[int], hosts: list[str]) -> wq.Query | None:
+        """The other posts in the threads of the hits found, whose effective host is one of hosts."""
+        if self.db is None or not found or not hosts:
+            return None
+        marks = ", ".join("?" * len(found))
+        try:
+            rows = self.db.execute(
+                f"""SELECT id FROM archived_messages WHERE thread_id IN
+                    (SELECT thread_id FROM archived_messages WHERE id IN ({marks})) LIMIT 500""",
+                found,
+            ).fetchall()
+        except sqlite3.Error:
+            return None
+        others = [wq.Term("id", str(row[0])) for row in rows if row[0] not in found]
+        if not others:
+            return None
+        return wq.And([wq.Or(others), wq.Or([wq.Term("host", host) for host in hosts])])
+
+    def _members(self, schema) -> dict[str, str]:
+        """Each member's folded name -> its term in the host field (empty without a roster)."""
+        if self.db is None:
+            return {}
+        try:
+            names = [row[0] for row in self.db.execute("SELECT name FROM members")]
+        except sqlite3.Error:
+            return {}
+        analyzer = schema["host"].analyzer
+        members = {}
+        for name in names:
+            terms = [token.text for token in analyzer(name)]
+            if len(terms) == 1:
+                members[fold_name(name)] = terms[0]
+        return members
 
     def _splitter(self, searcher) -> Splitter:
         """One splitter per searcher: its word frequencies are that index's."""

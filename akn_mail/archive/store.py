@@ -150,6 +150,23 @@ class MetadataStore:
         rows = self.db.execute(f"SELECT * FROM meetings WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall()
         return {meeting_id: (host.name if host else None) for meeting_id, host in self.rotation.meeting_hosts(rows).items()}
 
+    def effective_host(self, message: StoredMessage) -> str | None:
+        """The member a post belongs to for ``host:``/``--host``: the host of its meeting
+        (minutes), else the host of the meeting its thread belongs to (replies to minutes),
+        else its sender's member."""
+        if message.host:
+            return message.host
+        row = self.db.execute(
+            """SELECT meeting_id FROM archived_messages WHERE thread_id = ? AND meeting_id IS NOT NULL
+               ORDER BY is_minutes DESC, id LIMIT 1""",
+            (message.thread_id,),
+        ).fetchone()
+        if row is not None:
+            host = self.hosts([row["meeting_id"]]).get(row["meeting_id"])
+            if host:
+                return host
+        return message.member_name or None
+
     def _messages(self, rows: list[sqlite3.Row]) -> list[StoredMessage]:
         hosts = self.hosts(row["meeting_id"] for row in rows)
         return [row_to_message(row, hosts.get(row["meeting_id"])) for row in rows]

@@ -5,6 +5,8 @@ The searcher runs the tiers in order and stops as soon as the hits fill the page
 
   literal        every concept as written: words (with their inflections and the compounds
                  containing them), exact phrases
+  same thread    (only when a member is named) replies in the threads of the literal hits
+                 whose effective host is that member
   parts          a query compound may also be found by all its parts apart
                  (``Schulhofbegrünung`` -> "Begrünung der Schulhöfe"); ``compounds`` splits
   near           a phrase's words within ``NEAR_SLOP`` positions, in order
@@ -15,7 +17,8 @@ The searcher runs the tiers in order and stops as soon as the hits fill the page
 Anything else in the query (fields, OR, NOT, prefixes, dates) is a constraint that every tier
 keeps; a query made only of such clauses has the literal tier alone. Words that ask for
 minutes (``Protokoll``, ``Niederschrift``, ``TOP``) are not required words: they make minutes
-rank first in each tier. A two-word query also rewards the joined compound (``Lärm Schutz``
+rank first in each tier. A member's name (``Dormagen Lärmschutz``) is not a required word
+either: it lifts the posts whose effective host is that member. A two-word query also rewards the joined compound (``Lärm Schutz``
 -> ``Lärmschutz``).
 """
 
@@ -28,12 +31,17 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from akn_mail.archive.analysis import PART, expansion_key, stem
+from akn_mail.text import fold as fold_name
 
 DEFAULT_FIELD = "body"
 NEAR_SLOP = 6
 # Score of one matched concept in the "most concepts" tier, above any BM25 score.
 CONCEPT_WEIGHT = 1000.0
 JOINED_BOOST = 2.0
+HOST_FIELD = "host"
+# A member named in the query lifts that member's posts (effective host) within a tier.
+HOST_BOOST = 3.0
+HOST_TEXT_BOOST = 0.5
 MIN_SINGLE_PART = 4
 MINUTES_WORDS = frozenset({stem("Protokoll"), stem("Protokolle"), stem("Niederschrift")})
 # Expanded compounds and prefixes count less than the word itself.
@@ -110,6 +118,7 @@ class Plan:
     constraints: list[wq.Query]
     prefer_minutes: bool = False
     boosts: list[wq.Query] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)      # host-field terms of members named
 
     def tiers(self, literal) -> list[tuple[str, wq.Query]]:
         """(name, query) in rank order; ``literal`` expands a parsed node as the literal tier does."""
@@ -118,6 +127,10 @@ class Plan:
             return [("literal", self._required([]))] if self.constraints else []
         literal_of = [literal(copy.deepcopy(c.node)) for c in concepts]
         tiers = [("literal", self._required(literal_of))]
+        if self.hosts:
+            # Filled in by the searcher: replies in the threads of the literal hits whose
+            # effective host is the member named (they rarely repeat the topic's word).
+            tiers.append(("same thread", None))
         parts_of = [c.parts_query() for c in concepts]
         with_parts = [wq.Or([lit, parts]) if parts is not None else lit for lit, parts in zip(literal_of, parts_of)]
         if any(parts is not None for parts in parts_of):
@@ -155,10 +168,11 @@ class Plan:
         return main
 
 
-def plan(parsed: wq.Query, split, expand) -> Plan:
+def plan(parsed: wq.Query, split, expand, members: dict[str, str] | None = None) -> Plan:
     """Read the parsed query as concepts and constraints (see the module docstring).
 
-    ``split(word)`` gives a compound's parts; ``expand(node)`` is the literal expansion."""
+    ``split(word)`` gives a compound's parts; ``expand(node)`` is the literal expansion;
+    ``members`` maps a member's folded name (``text.fold``) to the host field's term."""
     children = parsed.subqueries if isinstance(parsed, wq.And) else [parsed]
     concepts, constraints = [], []
     for child in children:
@@ -179,6 +193,16 @@ def plan(parsed: wq.Query, split, expand) -> Plan:
     result = Plan(concepts, constraints, prefer_minutes=bool(prefer))
     if prefer and len(prefer) < len(concepts):
         result.concepts = [c for c in concepts if c not in prefer]
+    hosts = [c for c in result.concepts if not c.is_phrase and members and fold_name(c.surface) in members]
+    if hosts and len(hosts) < len(result.concepts):
+        # "Dormagen Lärmschutz": the member is a soft boost on the effective host (and on the
+        # name in the text), not a required word: replies in the thread of a meeting Dormagen
+        # hosted rarely name it.
+        result.concepts = [c for c in result.concepts if c not in hosts]
+        for concept in hosts:
+            result.hosts.append(members[fold_name(concept.surface)])
+            result.boosts.append(wq.Term(HOST_FIELD, members[fold_name(concept.surface)], boost=HOST_BOOST))
+            result.boosts.append(wq.Term(DEFAULT_FIELD, concept.node.text, boost=HOST_TEXT_BOOST))
     words = [c for c in result.concepts if not c.is_phrase]
     if len(result.concepts) == 2 and len(words) == 2 and all(w.surface.isalpha() for w in words):
         joined = words[0].surface + words[1].surface.lower()

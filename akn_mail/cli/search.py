@@ -11,7 +11,7 @@ from akn_mail.cli.output import json_text, safe
 @click.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--minutes", is_flag=True, help="Only minutes.")
-@click.option("--host", metavar="MEMBER", help="Only messages of meetings hosted by MEMBER.")
+@click.option("--host", metavar="MEMBER", help="Only posts whose effective host is MEMBER: minutes of meetings MEMBER hosted, replies to them, MEMBER's own posts.")
 @click.option("--from", "sender", metavar="ADDRESS|NAME", help="Only messages from this sender (address, name or member).")
 @click.option("--since", metavar="YYYY-MM-DD", help="Only messages dated on or after this day.")
 @click.option("--until", metavar="YYYY-MM-DD", help="Only messages dated on or before this day.")
