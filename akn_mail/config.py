@@ -157,6 +157,7 @@ class ArchiveSection:
     html_dir: str = _key("", "Directory of the static HTML archive, brought up to date after every filing (only changed pages are written); empty for none. 'akn-mail archive html --to DIR' writes it on demand.")
     html_public: bool = _key(False, "true: the HTML archive shows names only, never addresses (for a public web server). false: addresses are shown and every page says the directory belongs behind the web server's authentication.")
     mail_answer_max_bytes: int = _key(15728640, "Archive answers by mail (-request: protokoll, nachricht, ...) attach files up to this size in bytes; larger ones are listed with their size instead.")
+    synonyms_file: str = _key("", "Synonyms and abbreviations for search, one group per line (PV, Photovoltaik); empty means the shipped German list.")
 
 
 @dataclass
@@ -263,6 +264,11 @@ class Config:
     @property
     def index_dir(self) -> Path:
         return self.resolve(self.archive.index_dir) if self.archive.index_dir else self.data_dir / "index"
+
+    @property
+    def synonyms_path(self) -> Path | None:
+        """A site's synonyms list, or None for the shipped one."""
+        return self.resolve(self.archive.synonyms_file) if self.archive.synonyms_file else None
 
     @property
     def list_id(self) -> str:

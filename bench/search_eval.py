@@ -87,7 +87,19 @@ def build(directory: Path):
     # Parents before replies: file in date order.
     for key, doc in sorted(DOCS.items(), key=lambda item: item[1]["date"]):
         ids[archive.file(message(key, doc)).message.id] = key
-    return ArchiveSearch(archive.index, database), ids, config
+    try:
+        return ArchiveSearch(archive.index, database, synonyms()), ids, config
+    except TypeError:  # a search before issue 13
+        return ArchiveSearch(archive.index, database), ids, config
+
+
+def synonyms():
+    """The shipped synonyms list, as ``akn-mail search`` uses it (None before it existed)."""
+    try:
+        from akn_mail.archive.synonyms import Synonyms
+    except ImportError:
+        return None
+    return Synonyms.load()
 
 
 def evaluate(search: ArchiveSearch, ids: dict[int, str], show: bool = False) -> dict:

@@ -28,6 +28,7 @@ from akn_mail.archive.analysis import MIN_TAIL_START, PART, WORD, expansion_key,
 from akn_mail.archive.compounds import Splitter
 from akn_mail.archive.index import ArchiveIndex, IndexDamaged, naive_utc
 from akn_mail.archive.store import ArchiveError
+from akn_mail.archive.synonyms import Synonyms
 from akn_mail.text import fold as fold_name
 
 # Plain words are looked up in "body", which holds all text (see index.make_schema).
@@ -60,6 +61,11 @@ class Hit:
     snippet: str  # matches between MARK_START and MARK_END
     tier: str = "literal"  # which reading of the query found it (``tiers``)
     auth: str = "none"  # sender verdict when it was archived: pass, fail or none
+    detail: str = ""       # what that reading added (parts, synonyms, ...), for --explain
+
+    @property
+    def found_by(self) -> str:
+        return f"{self.tier} ({self.detail})" if self.detail else self.tier
 
     def as_json(self) -> dict:
         return {
@@ -396,9 +402,10 @@ class _WordMatcher:
 class ArchiveSearch:
     """Runs queries against the index; the database tells which minutes are superseded."""
 
-    def __init__(self, index: ArchiveIndex, db: sqlite3.Connection | None = None):
+    def __init__(self, index: ArchiveIndex, db: sqlite3.Connection | None = None, synonyms: Synonyms | None = None):
         self.index = index
         self.db = db
+        self.synonyms = synonyms
         self._searcher = None
         self._inode = None
         self._split_for = None
@@ -492,11 +499,16 @@ class ArchiveSearch:
             end = naive_utc(datetime.datetime.combine(until, datetime.time.max)) if until else None
             filters.append(wq.DateRange("date", start, end))
         superseded = [wq.Term("id", value) for value in self._superseded()]
-        reading = tiers.plan(parsed, self._splitter(searcher).split, _expand, self._members(schema))
+        reading = tiers.plan(parsed, self._splitter(searcher).split, _expand, self._members(schema), self.synonyms)
+        typed = {tuple(token.text for token in schema[DEFAULT_FIELD].analyzer(quoted, mode="query")): quoted
+                 for quoted in re.findall(r'"([^"]*)"', text)}
+        for concept in reading.concepts:
+            if concept.is_phrase:
+                concept.label = typed.get(tuple(concept.node.words), "")
         hits: list[Hit] = []
         seen: set[str] = set()
         floor: float | None = None
-        for name, tier_query in reading.tiers(_expand):
+        for name, tier_query, detail in reading.tiers(_expand):
             if len(hits) >= limit:
                 break
             if tier_query is None:
@@ -520,7 +532,7 @@ class ArchiveSearch:
             scale = min(1.0, floor * TIER_GAP / top) if floor is not None else 1.0
             for *_, hit in found:
                 seen.add(hit["id"])
-                hits.append(self._hit(hit, matcher, name, hit.score * scale))
+                hits.append(self._hit(hit, matcher, name, hit.score * scale, detail))
             if hits:
                 floor = min(hit.score for hit in hits)
         return self._with_auth(hits)
@@ -578,7 +590,7 @@ class ArchiveSearch:
             self._split = Splitter(lambda term: searcher.doc_frequency(DEFAULT_FIELD, term))
         return self._split
 
-    def _hit(self, hit, matcher: _WordMatcher, tier: str = "literal", score: float | None = None) -> Hit:
+    def _hit(self, hit, matcher: _WordMatcher, tier: str = "literal", score: float | None = None, detail: str = "") -> Hit:
         excerpt = hit.get("excerpt") or ""
         snippet = matcher.snippet(excerpt) if matcher else " ".join(excerpt[:220].split())
         date = hit["date"].replace(tzinfo=datetime.timezone.utc).isoformat() if hit.get("date") else ""
@@ -594,4 +606,5 @@ class ArchiveSearch:
             score=float(hit.score or 0.0) if score is None else score,
             snippet=snippet,
             tier=tier,
+            detail=detail,
         )

@@ -9,6 +9,7 @@ The searcher runs the tiers in order and stops as soon as the hits fill the page
                  whose effective host is that member
   parts          a query compound may also be found by all its parts apart
                  (``Schulhofbegrünung`` -> "Begrünung der Schulhöfe"); ``compounds`` splits
+  synonym        an entry of the synonyms list (``PV`` -> Photovoltaik; ``synonyms``)
   near           a phrase's words within ``NEAR_SLOP`` positions, in order
   near any order ... in any order ("Kantine, fair beliefert" for "faire Kantine")
   most concepts  any concept, ranked by how many concepts a post matches
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from akn_mail.archive.analysis import PART, expansion_key, stem
+from akn_mail.archive.analysis import PART, WORD, expansion_key, fold, is_whole, stem
 from akn_mail.text import fold as fold_name
 
 DEFAULT_FIELD = "body"
@@ -62,6 +63,14 @@ def word_query(surface: str, fieldname: str = DEFAULT_FIELD, boost: float = 1.0)
     return wq.Or(parts)
 
 
+def entry_query(entry: str) -> wq.Query:
+    """A synonym: one word as a query word (a word with a hyphen or dot whole), several as a phrase."""
+    words = WORD.findall(entry)
+    if len(words) == 1:
+        return wq.Term(DEFAULT_FIELD, fold(words[0])) if is_whole(words[0]) else word_query(words[0])
+    return wq.Phrase(DEFAULT_FIELD, [stem(part) for word in words for part in PART.findall(word)])
+
+
 @dataclass
 class Concept:
     """One word or phrase of the query, with its looser readings."""
@@ -69,6 +78,8 @@ class Concept:
     node: wq.Query                      # the parsed (unexpanded) Term or Phrase
     surface: str                        # as typed (a word) or the phrase's words
     parts: list[str] = field(default_factory=list)   # a compound's parts (empty: none)
+    synonyms: list[str] = field(default_factory=list)  # entries of the synonyms list
+    label: str = ""                     # a phrase as typed (for --explain)
 
     @property
     def is_phrase(self) -> bool:
@@ -97,6 +108,11 @@ class Concept:
             return None
         return wq.Or([wq.And([word_query(unit) for unit in groups]) for groups in self.part_groupings()])
 
+    def synonyms_query(self) -> wq.Query | None:
+        if not self.synonyms:
+            return None
+        return wq.Or([entry_query(entry) for entry in self.synonyms])
+
     def near_query(self, ordered: bool) -> wq.Query | None:
         if not self.is_phrase:
             return None
@@ -119,29 +135,38 @@ class Plan:
     prefer_minutes: bool = False
     boosts: list[wq.Query] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)      # host-field terms of members named
+    host_names: list[str] = field(default_factory=list)
 
-    def tiers(self, literal) -> list[tuple[str, wq.Query]]:
-        """(name, query) in rank order; ``literal`` expands a parsed node as the literal tier does."""
+    def tiers(self, literal) -> list[tuple[str, wq.Query | None, str]]:
+        """(name, query, what it added) in rank order; ``literal`` expands a parsed node as
+        the literal tier does. A query of None is the searcher's to fill in (same thread)."""
         concepts = self.concepts
         if not concepts:
-            return [("literal", self._required([]))] if self.constraints else []
+            return [("literal", self._required([]), "")] if self.constraints else []
         literal_of = [literal(copy.deepcopy(c.node)) for c in concepts]
-        tiers = [("literal", self._required(literal_of))]
+        tiers = [("literal", self._required(literal_of), "")]
         if self.hosts:
             # Filled in by the searcher: replies in the threads of the literal hits whose
             # effective host is the member named (they rarely repeat the topic's word).
-            tiers.append(("same thread", None))
+            tiers.append(("same thread", None, "host " + ", ".join(self.host_names)))
         parts_of = [c.parts_query() for c in concepts]
         with_parts = [wq.Or([lit, parts]) if parts is not None else lit for lit, parts in zip(literal_of, parts_of)]
         if any(parts is not None for parts in parts_of):
-            tiers.append(("parts", self._required(with_parts)))
+            detail = "; ".join(f"{c.surface} = {' + '.join(c.parts)}" for c in concepts if len(c.parts) > 1)
+            tiers.append(("parts", self._required(with_parts), detail))
+        synonyms_of = [c.synonyms_query() for c in concepts]
+        if any(q is not None for q in synonyms_of):
+            with_parts = [wq.Or([q, s]) if s is not None else q for q, s in zip(with_parts, synonyms_of)]
+            detail = "; ".join(f"{c.surface} ~ {', '.join(c.synonyms)}" for c in concepts if c.synonyms)
+            tiers.append(("synonym", self._required(with_parts), detail))
         near = [c.near_query(True) for c in concepts]
         if any(n is not None for n in near):
             ordered = [wq.Or([q, n]) if n is not None else q for q, n in zip(with_parts, near)]
-            tiers.append(("near", self._required(ordered)))
+            detail = "; ".join(f'"{c.label or c.surface}" within {NEAR_SLOP} words' for c in concepts if c.is_phrase)
+            tiers.append(("near", self._required(ordered), detail))
             anyorder = [wq.Or([q, c.near_query(False)]) if c.is_phrase and c.near_query(False) is not None else q
                         for q, c in zip(with_parts, concepts)]
-            tiers.append(("near any order", self._required(anyorder)))
+            tiers.append(("near any order", self._required(anyorder), detail.replace("within", "in any order within")))
         else:
             anyorder = with_parts
         loose = []
@@ -154,10 +179,12 @@ class Plan:
                 loose.append(query)
         if len(loose) >= 2:
             counted = [wq.ConstantScoreQuery(q, CONCEPT_WEIGHT) for q in loose]
-            tiers.append(("most concepts", self._required([wq.Or(counted + [copy.deepcopy(q) for q in loose])])))
-        singles = [word_query(part) for c in concepts for part in c.single_parts()]
+            tiers.append(("most concepts", self._required([wq.Or(counted + [copy.deepcopy(q) for q in loose])]),
+                          f"any of {len(loose)}, more first"))
+        singles = [part for c in concepts for part in c.single_parts()]
         if singles:
-            tiers.append(("one part", self._required([wq.Or(singles)])))
+            tiers.append(("one part", self._required([wq.Or([word_query(part) for part in singles])]),
+                          "any of " + ", ".join(singles)))
         return tiers
 
     def _required(self, queries: list[wq.Query]) -> wq.Query:
@@ -168,11 +195,12 @@ class Plan:
         return main
 
 
-def plan(parsed: wq.Query, split, expand, members: dict[str, str] | None = None) -> Plan:
+def plan(parsed: wq.Query, split, expand, members: dict[str, str] | None = None, synonyms=None) -> Plan:
     """Read the parsed query as concepts and constraints (see the module docstring).
 
     ``split(word)`` gives a compound's parts; ``expand(node)`` is the literal expansion;
-    ``members`` maps a member's folded name (``text.fold``) to the host field's term."""
+    ``members`` maps a member's folded name (``text.fold``) to the host field's term;
+    ``synonyms`` (``synonyms.Synonyms``) the entries of the synonyms list for a word or phrase."""
     children = parsed.subqueries if isinstance(parsed, wq.And) else [parsed]
     concepts, constraints = [], []
     for child in children:
@@ -189,6 +217,12 @@ def plan(parsed: wq.Query, split, expand, members: dict[str, str] | None = None)
             concepts.append(Concept(child, " ".join(w for w in child.words if isinstance(w, str))))
         else:
             constraints.append(expand(child))
+    if synonyms is not None:
+        for concept in concepts:
+            if concept.is_phrase:
+                concept.synonyms = synonyms.of_terms([w for w in concept.node.words if isinstance(w, str)])
+            else:
+                concept.synonyms = synonyms.of(concept.surface)
     prefer = [c for c in concepts if not c.is_phrase and (c.node.text in MINUTES_WORDS or c.surface == "TOP")]
     result = Plan(concepts, constraints, prefer_minutes=bool(prefer))
     if prefer and len(prefer) < len(concepts):
@@ -201,6 +235,7 @@ def plan(parsed: wq.Query, split, expand, members: dict[str, str] | None = None)
         result.concepts = [c for c in result.concepts if c not in hosts]
         for concept in hosts:
             result.hosts.append(members[fold_name(concept.surface)])
+            result.host_names.append(concept.surface)
             result.boosts.append(wq.Term(HOST_FIELD, members[fold_name(concept.surface)], boost=HOST_BOOST))
             result.boosts.append(wq.Term(DEFAULT_FIELD, concept.node.text, boost=HOST_TEXT_BOOST))
     words = [c for c in result.concepts if not c.is_phrase]

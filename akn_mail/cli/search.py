@@ -17,9 +17,10 @@ from akn_mail.cli.output import json_text, safe
 @click.option("--until", metavar="YYYY-MM-DD", help="Only messages dated on or before this day.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10000), help="How many hits to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of hits in rank order (fields in the README).")
+@click.option("--explain", is_flag=True, help="Say which reading of the query found each hit (tier, compound parts, synonym).")
 @click.pass_obj
 def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, sender: str | None,
-           since: str | None, until: str | None, limit: int, as_json: bool) -> None:
+           since: str | None, until: str | None, limit: int, as_json: bool, explain: bool) -> None:
     """Search the archive: words, "phrases", AND/OR/NOT, prefix*, host: from: subject: date:.
 
     Words are matched in German: Förderprogramme finds Förderprogramm, Waerme finds Wärme,
@@ -31,9 +32,11 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
         akn-mail search 'Starkregen host:Jüchen' --minutes
         akn-mail search '"kommunale Wärmeplanung"' --json
         akn-mail search 'Radverkehr date:[2025-01-01 to 2025-06-30]' --limit 20
+        akn-mail search PV --explain
     """
     from akn_mail.archive.index import ArchiveIndex
     from akn_mail.archive.search import MARK_END, MARK_START, ArchiveSearch, render_snippet
+    from akn_mail.archive.synonyms import Synonyms
     from akn_mail.roster.quarter import parse_date
 
     since_day = parse_date(since, "--since date") if since else None
@@ -52,11 +55,13 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
             )
         hits = []
     else:
-        hits = ArchiveSearch(index, app.db).search(
+        synonyms = Synonyms.load(app.config.synonyms_path)
+        hits = ArchiveSearch(index, app.db, synonyms).search(
             " ".join(query), minutes=minutes, host=host, sender=sender, since=since_day, until=until_day, limit=limit
         )
     if as_json:
-        click.echo(json_text([hit.as_json() for hit in hits]))
+        rows = [hit.as_json() | ({"found_by": hit.found_by} if explain else {}) for hit in hits]
+        click.echo(json_text(rows))
         return
     if not hits:
         click.echo("No messages found.")
@@ -73,4 +78,6 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
             pieces = hit.snippet.split(MARK_START)
             text = MARK_START.join(MARK_END.join(safe(part) for part in piece.split(MARK_END)) for piece in pieces)
             click.echo("        " + render_snippet(text, bold_start, bold_end))
+        if explain:
+            click.echo(f"        found by: {hit.found_by}")
         click.echo()
