@@ -255,6 +255,14 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
     from akn_mail.archive.indexer import BackgroundIndexer
 
     BackgroundIndexer.for_config(config, wakeup=wakeup).notify()
+    # A warm searcher for `akn-mail search` (archive.search_server); searching never writes.
+    from akn_mail.archive.search_server import SearchServer
+
+    try:
+        searcher = SearchServer(config).start()
+    except OSError as error:
+        log.warning("search server not started: %s", error)
+        searcher = None
     processor.start()
     deliveries = DeliveryWorker(Services(config, wakeup=wakeup, resolver=resolver))
     deliveries.start()
@@ -275,6 +283,8 @@ def run_worker(config: Config, channel, resolver: Any = None, setup_logging: boo
             processor.submit(name)  # once: recovery may have found it already
     except _Stop:
         pass
+    if searcher is not None:
+        searcher.stop()
     processor.stop()
     deliveries.stop()
     retention.stop()

@@ -8,7 +8,10 @@ A word differing only by the umlaut sorts after the plain one (Muller < Müller)
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import unicodedata
+from typing import Any
 
 _DIN5007 = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss", "Ä": "a", "Ö": "o", "Ü": "u", "ẞ": "ss"})
 _ASCII_SPELLING = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
@@ -53,3 +56,39 @@ def closest(name: str, candidates: list[str]) -> str | None:
         return plain[wanted_plain]
     matches = difflib.get_close_matches(wanted_plain, list(plain), n=1, cutoff=0.6)
     return plain[matches[0]] if matches else None
+
+
+# Text from mail made safe for a terminal (see cli/output.py); here, without click, so that
+# the search server renders exactly what the command prints.
+# C0 except tab (0x09) and newline (0x0a), DEL, and C1 (0x80-0x9f). ESC (0x1b) is C0.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(match: re.Match) -> str:
+    return f"\\x{ord(match.group(0)):02x}"
+
+
+def safe(text: object) -> str:
+    """``text`` with every control character but newline and tab shown as ``\\xNN``.
+
+    CRLF is a line end; a lone CR (which lets a line overwrite itself) is shown as ``\\x0d``.
+    """
+    return _CONTROL.sub(_visible, str(text).replace("\r\n", "\n"))
+
+
+def safe_bytes(raw: bytes) -> str:
+    """A raw message as text for a terminal: UTF-8 where it is, ``\\xNN`` for other bytes, LF line ends."""
+    return safe(raw.decode("utf-8", "backslashreplace"))
+
+
+def _json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group(0)):04x}"
+
+
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON (UTF-8 kept readable) with every control character escaped.
+
+    ``json.dumps`` escapes C0 already; C1 and DEL are legal raw in JSON strings, and can
+    only occur inside strings, so escaping them keeps the JSON equal and the terminal safe.
+    """
+    return _CONTROL.sub(_json_escape, json.dumps(value, ensure_ascii=False, indent=2))

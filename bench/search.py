@@ -7,7 +7,9 @@ Measures, in one run on one synthetic German corpus:
   search      latency p50/p95 of the same queries at each size (default 1,000, 10,000,
               100,000 posts): in-process (ArchiveSearch.search, target p95 <= 20 ms at
               100,000) and as the whole command a user types (`akn-mail search ...`),
-              beside `notmuch search` on the same Maildir (target: within 2x).
+              alone and while a warm searcher answers it (``search_server``, as while
+              `serve` runs; target p95 <= 2x `python3 -c pass`, measured in the same run),
+              beside `notmuch search` on the same Maildir.
 notmuch is the Debian package; without it the notmuch columns are skipped with the reason.
 
 Run:  .venv/bin/python bench/search.py [--sizes 1000,10000,100000] [--work DIR] [--keep]
@@ -41,6 +43,8 @@ from akn_mail import db as db_module  # noqa: E402
 from akn_mail.archive.filing import Archive  # noqa: E402
 from akn_mail.archive.mime import read  # noqa: E402
 from akn_mail.archive.search import ArchiveSearch  # noqa: E402
+from akn_mail.archive.search_server import SearchServer  # noqa: E402
+from akn_mail.archive.synonyms import Synonyms  # noqa: E402
 from akn_mail.archive.store import StoredMessage  # noqa: E402
 
 QUERIES = [
@@ -224,7 +228,7 @@ def bulk_add(archive: Archive, connection, first: int, count: int, rng: random.R
 # --- search -------------------------------------------------------------------------------
 
 def bench_in_process(archive: Archive, connection, rounds: int) -> dict:
-    search = ArchiveSearch(archive.index, connection)
+    search = ArchiveSearch(archive.index, connection, Synonyms.load())
     for query in QUERIES:
         search.search(query)
     times, hits = [], {}
@@ -298,20 +302,31 @@ def main() -> None:
         print("notmuch: skipped (the notmuch command is not installed; apt-get install notmuch)", flush=True)
     rng = random.Random(42)
     have = 0
-    print(f"{'posts':>7} | {'index/s':>8} {'nm new/s':>9} | {'in-proc p50':>11} {'p95':>6} | {'command p50':>11} {'p95':>6} | {'notmuch p50':>11} {'p95':>6}")
+    print(f"{'posts':>7} | {'index/s':>8} {'nm new/s':>9} | {'in-proc p50':>11} {'p95':>6} | {'command p50':>11} {'p95':>6} | "
+          f"{'served p50':>10} {'p95':>6} | {'pass p50':>8} {'p95':>6} | {'notmuch p50':>11} {'p95':>6} | served/pass p95")
     for size in sizes:
         index_rate = bulk_add(archive, connection, have, size - have, rng)
         notmuch_rate = notmuch_new(notmuch_config, size - have) if notmuch_config else None
         have = size
         inside = bench_in_process(archive, connection, args.rounds)
-        ours = command_times([[executable, "--config", str(config_path), "search", query] for query in QUERIES], args.command_rounds)
+        commands = [[executable, "--config", str(config_path), "search", query] for query in QUERIES]
+        ours = command_times(commands, args.command_rounds)
+        # The same commands while a warm searcher answers them, as while `serve` runs.
+        server = SearchServer(config).start()
+        try:
+            served = command_times(commands, args.command_rounds)
+        finally:
+            server.stop()
+        baseline = command_times([["python3", "-c", "pass"]] * len(QUERIES), args.command_rounds)
         theirs = None
         if notmuch_config:
             theirs = command_times([["notmuch", f"--config={notmuch_config}", "search", "--limit=10", query] for query in NOTMUCH_QUERIES],
                                    args.command_rounds)
         print(f"{size:>7} | {index_rate:>8.0f} {notmuch_rate if notmuch_rate else float('nan'):>9.0f} | "
               f"{inside['p50']:>9.1f}ms {inside['p95']:>4.1f}ms | {ours['p50']:>9.0f}ms {ours['p95']:>4.0f}ms | "
-              + (f"{theirs['p50']:>9.0f}ms {theirs['p95']:>4.0f}ms" if theirs else "    skipped"), flush=True)
+              f"{served['p50']:>8.0f}ms {served['p95']:>4.0f}ms | {baseline['p50']:>6.0f}ms {baseline['p95']:>4.0f}ms | "
+              + (f"{theirs['p50']:>9.0f}ms {theirs['p95']:>4.0f}ms" if theirs else "    skipped")
+              + f" | {served['p95'] / baseline['p95']:.1f}x", flush=True)
         print(f"          hits per query (akn-mail, top 10): {inside['hits']}", flush=True)
     connection.close()
     if not args.keep and args.work is None:

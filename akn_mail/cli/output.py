@@ -8,51 +8,17 @@ window, ``ESC[2J`` clears the screen, a C1 ``CSI`` (U+009B) does the same on man
 ``safe`` shows each such character as a visible escape (``\\x1b``) instead; newline and tab
 stay. ``safe_bytes`` does the same for a raw message (8-bit bytes that are not UTF-8 are
 shown as ``\\xe4``). ``json_text`` is ``json.dumps`` that also escapes C1 and DEL, which
-JSON allows raw but a terminal may obey. Every command that prints text from mail uses
-these: archive show, held show, held list, search, queue list.
+JSON allows raw but a terminal may obey (they live in ``akn_mail.text``, without click, for
+the search server). Every command that prints text from mail uses these: archive show, held show, held list, search, queue list.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any, Sequence
+from typing import Sequence
 
 import click
 
-# C0 except tab (0x09) and newline (0x0a), DEL, and C1 (0x80-0x9f). ESC (0x1b) is C0.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _visible(match: re.Match) -> str:
-    return f"\\x{ord(match.group(0)):02x}"
-
-
-def safe(text: object) -> str:
-    """``text`` with every control character but newline and tab shown as ``\\xNN``.
-
-    CRLF is a line end; a lone CR (which lets a line overwrite itself) is shown as ``\\x0d``.
-    """
-    return _CONTROL.sub(_visible, str(text).replace("\r\n", "\n"))
-
-
-def safe_bytes(raw: bytes) -> str:
-    """A raw message as text for a terminal: UTF-8 where it is, ``\\xNN`` for other bytes, LF line ends."""
-    return safe(raw.decode("utf-8", "backslashreplace"))
-
-
-def _json_escape(match: re.Match) -> str:
-    return f"\\u{ord(match.group(0)):04x}"
-
-
-def json_text(value: Any) -> str:
-    """``value`` as indented JSON (UTF-8 kept readable) with every control character escaped.
-
-    ``json.dumps`` escapes C0 already; C1 and DEL are legal raw in JSON strings, and can
-    only occur inside strings, so escaping them keeps the JSON equal and the terminal safe.
-    """
-    return _CONTROL.sub(_json_escape, json.dumps(value, ensure_ascii=False, indent=2))
-
+from akn_mail.text import json_text, safe, safe_bytes  # noqa: F401 - the commands import them from here
 
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Show which quarters would change their host; change nothing.")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from akn_mail.cli.app import App
-from akn_mail.cli.output import json_text, safe
 
 
 @click.command()
@@ -34,50 +33,9 @@ def search(app: App, query: tuple[str, ...], minutes: bool, host: str | None, se
         akn-mail search 'Radverkehr date:[2025-01-01 to 2025-06-30]' --limit 20
         akn-mail search PV --explain
     """
-    from akn_mail.archive.index import ArchiveIndex
-    from akn_mail.archive.search import MARK_END, MARK_START, ArchiveSearch, render_snippet
-    from akn_mail.archive.synonyms import Synonyms
-    from akn_mail.roster.quarter import parse_date
+    from akn_mail.archive.querying import Request, hits_for, render
 
-    since_day = parse_date(since, "--since date") if since else None
-    until_day = parse_date(until, "--until date") if until else None
-    if host:
-        # Any spelling of a member's name (Juechen, jüchen) is that member; a misspelt one
-        # ("Dormagn") is an error with a suggestion, not "No messages found". The roster's
-        # one member-name matcher decides, as for every other --host and --member.
-        host = app.roster.member(host).name
-    index = ArchiveIndex(app.config.index_dir)
-    if not index.exists():
-        archived = app.db.execute("SELECT count(*) FROM archived_messages").fetchone()[0]
-        if archived:
-            raise click.ClickException(
-                f"there is no search index in {app.config.index_dir}; rebuild it with: akn-mail archive reindex"
-            )
-        hits = []
-    else:
-        synonyms = Synonyms.load(app.config.synonyms_path)
-        hits = ArchiveSearch(index, app.db, synonyms).search(
-            " ".join(query), minutes=minutes, host=host, sender=sender, since=since_day, until=until_day, limit=limit
-        )
-    if as_json:
-        rows = [hit.as_json() | ({"found_by": hit.found_by} if explain else {}) for hit in hits]
-        click.echo(json_text(rows))
-        return
-    if not hits:
-        click.echo("No messages found.")
-        return
-    bold_start, bold_end = "\x1b[1m", "\x1b[0m"
-    for hit in hits:
-        kind = "minutes" if hit.minutes else "post"
-        meeting = f"{hit.meeting} ({hit.host})" if hit.meeting and hit.host else (hit.meeting or "-")
-        click.echo(click.style(safe(f"{hit.id:>6}  {hit.date[:10]}  {kind:<7}  {meeting}"), bold=True))
-        click.echo(safe(f"        {hit.subject}"))
-        click.echo(safe(f"        {hit.sender}"))
-        if hit.snippet:
-            # Escape the mail's text, not our own match markers; then make the markers bold.
-            pieces = hit.snippet.split(MARK_START)
-            text = MARK_START.join(MARK_END.join(safe(part) for part in piece.split(MARK_END)) for piece in pieces)
-            click.echo("        " + render_snippet(text, bold_start, bold_end))
-        if explain:
-            click.echo(f"        found by: {hit.found_by}")
-        click.echo()
+    request = Request(" ".join(query), minutes=minutes, host=host, sender=sender, since=since, until=until,
+                      limit=limit, as_json=as_json, explain=explain)
+    # click.echo drops the bold when the output is not a terminal.
+    click.echo(render(hits_for(request, app.config, app.db, app.roster), as_json, explain), nl=False)
