@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from typing import Callable, Iterator
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
@@ -77,9 +78,17 @@ class Concept:
 
     node: wq.Query                      # the parsed (unexpanded) Term or Phrase
     surface: str                        # as typed (a word) or the phrase's words
-    parts: list[str] = field(default_factory=list)   # a compound's parts (empty: none)
+    given_parts: list[str] | None = None  # a word's parts when it has inner punctuation
+    splitter: Callable[[str], list[str]] | None = None
     synonyms: list[str] = field(default_factory=list)  # entries of the synonyms list
     label: str = ""                     # a phrase as typed (for --explain)
+
+    @property
+    def parts(self) -> list[str]:
+        """A compound's parts (empty: none), split on first use."""
+        if self.given_parts is None:
+            self.given_parts = self.splitter(self.surface) if self.splitter and not self.is_phrase else []
+        return self.given_parts
 
     @property
     def is_phrase(self) -> bool:
@@ -137,36 +146,40 @@ class Plan:
     hosts: list[str] = field(default_factory=list)      # host-field terms of members named
     host_names: list[str] = field(default_factory=list)
 
-    def tiers(self, literal) -> list[tuple[str, wq.Query | None, str]]:
+    def tiers(self, literal) -> Iterator[tuple[str, wq.Query | None, str]]:
         """(name, query, what it added) in rank order; ``literal`` expands a parsed node as
-        the literal tier does. A query of None is the searcher's to fill in (same thread)."""
+        the literal tier does. A query of None is the searcher's to fill in (same thread).
+        A generator: the searcher stops when the page is full, so the looser tiers (and the
+        compound splitting they need) cost nothing then."""
         concepts = self.concepts
         if not concepts:
-            return [("literal", self._required([]), "")] if self.constraints else []
+            if self.constraints:
+                yield "literal", self._required([]), ""
+            return
         literal_of = [literal(copy.deepcopy(c.node)) for c in concepts]
-        tiers = [("literal", self._required(literal_of), "")]
+        yield "literal", self._required(literal_of), ""
         if self.hosts:
             # Filled in by the searcher: replies in the threads of the literal hits whose
             # effective host is the member named (they rarely repeat the topic's word).
-            tiers.append(("same thread", None, "host " + ", ".join(self.host_names)))
+            yield "same thread", None, "host " + ", ".join(self.host_names)
         parts_of = [c.parts_query() for c in concepts]
         with_parts = [wq.Or([lit, parts]) if parts is not None else lit for lit, parts in zip(literal_of, parts_of)]
         if any(parts is not None for parts in parts_of):
             detail = "; ".join(f"{c.surface} = {' + '.join(c.parts)}" for c in concepts if len(c.parts) > 1)
-            tiers.append(("parts", self._required(with_parts), detail))
+            yield "parts", self._required(with_parts), detail
         synonyms_of = [c.synonyms_query() for c in concepts]
         if any(q is not None for q in synonyms_of):
             with_parts = [wq.Or([q, s]) if s is not None else q for q, s in zip(with_parts, synonyms_of)]
             detail = "; ".join(f"{c.surface} ~ {', '.join(c.synonyms)}" for c in concepts if c.synonyms)
-            tiers.append(("synonym", self._required(with_parts), detail))
+            yield "synonym", self._required(with_parts), detail
         near = [c.near_query(True) for c in concepts]
         if any(n is not None for n in near):
             ordered = [wq.Or([q, n]) if n is not None else q for q, n in zip(with_parts, near)]
             detail = "; ".join(f'"{c.label or c.surface}" within {NEAR_SLOP} words' for c in concepts if c.is_phrase)
-            tiers.append(("near", self._required(ordered), detail))
+            yield "near", self._required(ordered), detail
             anyorder = [wq.Or([q, c.near_query(False)]) if c.is_phrase and c.near_query(False) is not None else q
                         for q, c in zip(with_parts, concepts)]
-            tiers.append(("near any order", self._required(anyorder), detail.replace("within", "in any order within")))
+            yield "near any order", self._required(anyorder), detail.replace("within", "in any order within")
         else:
             anyorder = with_parts
         loose = []
@@ -179,13 +192,12 @@ class Plan:
                 loose.append(query)
         if len(loose) >= 2:
             counted = [wq.ConstantScoreQuery(q, CONCEPT_WEIGHT) for q in loose]
-            tiers.append(("most concepts", self._required([wq.Or(counted + [copy.deepcopy(q) for q in loose])]),
-                          f"any of {len(loose)}, more first"))
+            yield ("most concepts", self._required([wq.Or(counted + [copy.deepcopy(q) for q in loose])]),
+                   f"any of {len(loose)}, more first")
         singles = [part for c in concepts for part in c.single_parts()]
         if singles:
-            tiers.append(("one part", self._required([wq.Or([word_query(part) for part in singles])]),
-                          "any of " + ", ".join(singles)))
-        return tiers
+            yield ("one part", self._required([wq.Or([word_query(part) for part in singles])]),
+                   "any of " + ", ".join(singles))
 
     def _required(self, queries: list[wq.Query]) -> wq.Query:
         every = [*queries, *self.constraints]
@@ -209,9 +221,9 @@ def plan(parsed: wq.Query, split, expand, members: dict[str, str] | None = None,
             concept = Concept(child, surface)
             pieces = [p.group(0) for p in PART.finditer(surface)]
             if len(pieces) > 1:
-                concept.parts = [p.lower() for p in pieces]  # THG-Bilanz, klima.nrw
+                concept.given_parts = [p.lower() for p in pieces]  # THG-Bilanz, klima.nrw
             else:
-                concept.parts = split(surface)
+                concept.splitter = split
             concepts.append(concept)
         elif isinstance(child, wq.Phrase) and child.fieldname == DEFAULT_FIELD:
             concepts.append(Concept(child, " ".join(w for w in child.words if isinstance(w, str))))
