@@ -107,6 +107,8 @@ def test_scores_fall_from_tier_to_tier(corpus):
 def test_operators_and_fields_keep_their_meaning(corpus):
     # No loose readings for a boolean query: only what it says.
     assert ranked(corpus, "Kantine AND NOT fair") == []
+    assert ranked(corpus, "Hitze AND Brunnen") == []                 # no "most concepts" for an explicit AND
+    assert {key for key, _ in ranked(corpus, "Hitze Brunnen")} == {"two-of-three", "one-of-three"}
     assert {key for key, _ in ranked(corpus, "Bauhof OR Brunnen")} == {"other-hof", "one-of-three"}
 
 

@@ -213,6 +213,8 @@ def _phrase_parts(node: wq.Phrase) -> wq.Phrase:
     return node
 
 
+_OPERATOR = re.compile(r"(?:^|[\s(])(?:AND|OR|NOT|ANDNOT|ANDMAYBE)(?=[\s(]|$)|[()*]")
+_QUOTED = re.compile(r'"[^"]*"')
 _DATE_CLAUSE = re.compile(r"date:(\[[^\]]*\]|[<>]=?[^\s()]*|[^\s()]*)")
 _DATE_VALUE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _DATE_HELP = "write date:2025, date:2025-03, date:2025-03-11, date:[2025-01-01 to 2025-06-30] or date:>2025-03"
@@ -500,6 +502,8 @@ class ArchiveSearch:
             filters.append(wq.DateRange("date", start, end))
         superseded = [wq.Term("id", value) for value in self._superseded()]
         reading = tiers.plan(parsed, self._splitter(searcher).split, _expand, self._members(schema), self.synonyms)
+        # AND, OR, NOT, parentheses or a prefix*: the user said exactly what to match.
+        reading.strict = bool(_OPERATOR.search(_QUOTED.sub(" ", text)))
         typed = {tuple(token.text for token in schema[DEFAULT_FIELD].analyzer(quoted, mode="query")): quoted
                  for quoted in re.findall(r'"([^"]*)"', text)}
         for concept in reading.concepts:

@@ -142,6 +142,7 @@ class Plan:
     concepts: list[Concept]
     constraints: list[wq.Query]
     prefer_minutes: bool = False
+    strict: bool = False      # the query has operators: only the literal tier
     boosts: list[wq.Query] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)      # host-field terms of members named
     host_names: list[str] = field(default_factory=list)
@@ -158,6 +159,8 @@ class Plan:
             return
         literal_of = [literal(copy.deepcopy(c.node)) for c in concepts]
         yield "literal", self._required(literal_of), ""
+        if self.strict:
+            return
         if self.hosts:
             # Filled in by the searcher: replies in the threads of the literal hits whose
             # effective host is the member named (they rarely repeat the topic's word).
