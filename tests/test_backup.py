@@ -140,7 +140,10 @@ def test_backup_while_posts_arrive_restores_everything_answered_before_it(config
 
 @pytest.fixture
 def small_backup(config, config_file, tmp_path):
+    from akn_mail.delivery import verp
+
     contacts = load_roster(config)
+    verp.load_key(config)  # made by the first VERP address the list gives out
     templates = tmp_path / "site-templates"
     templates.mkdir()
     (templates / "footer.de.txt").write_text("Gruß vom AKN\n", encoding="utf-8")
@@ -198,6 +201,10 @@ def test_restore_on_a_clean_directory_brings_templates_and_roster(small_backup, 
     assert (target / "keys" / "dkim.pem").stat().st_mode & 0o077 == 0
     listed = json.loads(run(target / "akn-mail.toml", "contact", "list", "--json").output)
     assert sorted(entry["email"] for entry in listed) == sorted(contacts)
+    # The VERP secret comes along (else bounces of mail sent before the move are refused), mode 0600.
+    original = config_module.load(config_file, environ={}).data_dir / "verp.key"
+    assert (target / "data" / "verp.key").read_bytes() == original.read_bytes()
+    assert (target / "data" / "verp.key").stat().st_mode & 0o777 == 0o600
 
 
 def test_verify_names_a_damaged_file(small_backup, config_file, tmp_path):

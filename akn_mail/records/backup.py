@@ -5,7 +5,8 @@ makes it consistent without stopping the service:
 
 1. the spool (``spool/*.seg`` and ``spool/corrupt``): mail answered 250 but not processed;
 2. the database, through SQLite's online backup API (consistent with the WAL at one moment);
-3. the archive's Maildir, held mail and unattributed bounce reports.
+3. the archive's Maildir, held mail, unattributed bounce reports and the VERP secret
+   (``verp.key``: without it, bounces of mail sent before the restore are refused).
 
 A spool entry is deleted only after its outcome is committed to the database, so a post
 answered 250 before the backup began is either in the copied spool or in the database
@@ -44,6 +45,7 @@ import akn_mail
 from akn_mail import config as config_module
 from akn_mail import db as db_module
 from akn_mail.config import Config
+from akn_mail.delivery import verp
 from akn_mail.errors import AknError
 
 FORMAT = "akn-mail-backup"
@@ -224,6 +226,8 @@ def create(config: Config, target: Path) -> Manifest:
                 writer.add_tree(config.maildir_path, "data/maildir", keep=in_maildir)
                 writer.add_tree(data / "held", "data/held", keep=lambda path: not path.name.endswith(".tmp"))
                 writer.add_tree(data / "bounces", "data/bounces")
+                if (data / verp.KEY_FILE).is_file():  # the VERP secret: bounces of mail sent before still verify
+                    writer.add_file(data / verp.KEY_FILE, f"data/{verp.KEY_FILE}")
                 if config.path is not None and config.path.is_file():
                     writer.add_file(config.path, "config/akn-mail.toml")
                 if config.templates.directory:
@@ -370,6 +374,8 @@ def restore(path: Path, target: Path, progress: Callable[[int], None] | None = N
     manifest = verify(path, extract_to=target)
     data = target / "data"
     data.chmod(0o750)
+    if (data / verp.KEY_FILE).exists():
+        (data / verp.KEY_FILE).chmod(0o600)  # a secret, as akn-mail created it
     config_path = _write_config(target, manifest)
     config = config_module.load(config_path, environ={})
     # A fresh index from the restored Maildir (also files metadata a message may lack).
