@@ -46,6 +46,7 @@ class ListSection:
     list_id: str = _key("", "RFC 2919 List-Id; empty derives it from the address (akn@lists.example -> akn.lists.example).")
     subject_prefix: str = _key("[AKN]", "Prefix put before every subject (never twice, also on replies only once). Empty for none.")
     minutes_tag: str = _key("[Protokoll]", "Subject tag that marks the minutes of a meeting (case-insensitive).")
+    agenda_tag: str = _key("[TOP]", "Subject tag that marks a post as an item for the agenda (Tagesordnung) of the next meeting, or of the one named after it (\"[TOP] 2027-Q1 ...\").")
     language: str = _key("de", "Language of the mails the system writes: \"de\" or \"en\".")
     admins: list = _key([], "Addresses of the list's administrators (told about held mail, bounces, unsubscribe requests).")
     moderators: list = _key([], "Addresses that may approve or reject held mail by reply; empty means the admins.")
@@ -165,6 +166,7 @@ class RemindersSection:
     """When the system reminds hosts."""
 
     host_weeks_before: int = _key(4, "Remind the host this many weeks before the quarter of its meeting begins.")
+    invite_weeks: int = _key(6, "Mail the invitation to every contact this many weeks before a planned meeting (akn-mail remind).")
     minutes_after_days: int = _key(14, "Remind the host when a held meeting's minutes have not arrived after this many days.")
 
 

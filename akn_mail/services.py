@@ -17,6 +17,7 @@ import threading
 from akn_mail import db as db_module
 from akn_mail.config import Config
 from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.meetings.invitations import Invitations
 from akn_mail.notices.held import HeldStore
 from akn_mail.notices.moderation import Moderation
 from akn_mail.notices.notices import Notices
@@ -50,6 +51,10 @@ class Services:
     @functools.cached_property
     def notices(self) -> Notices:
         return Notices(self.config, self.db, queue=self.queue, roster=self.roster, rotation=self.rotation)
+
+    @functools.cached_property
+    def invitations(self) -> Invitations:
+        return Invitations(self.config, self.db, queue=self.queue, roster=self.roster, rotation=self.rotation)
 
     @functools.cached_property
     def held(self) -> HeldStore:

@@ -22,7 +22,7 @@ from akn_mail.notices.templating import TEMPLATES, Templates, list_variables
 DICTIONARY = Path("/usr/share/hunspell/de_DE")
 # Words of the mails that no German dictionary has: file types, the answer words the
 # -request address understands, an abbreviation, one compound and the Stadtradeln campaign.
-ALLOWED = {"DOCX", "ODT", "PDF", "Nr", "Absenderadresse", "Stadtradeln", "confirm", "ok", "reject", "discard", "unsubscribe"}
+ALLOWED = {"DOCX", "ODT", "PDF", "Nr", "Absenderadresse", "Stadtradeln", "Outlook", "confirm", "ok", "reject", "discard", "unsubscribe"}
 # The archive by mail (archive_* templates): file types, the English commands and the search
 # syntax a person types, and the member names its examples use.
 ALLOWED |= {"ID", "Outlook", "eml", "ics", "search", "minutes", "message", "meetings", "dates", "help",

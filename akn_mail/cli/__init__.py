@@ -24,6 +24,7 @@ COMMANDS = {
     "contact": ("akn_mail.cli.contact:contact", "Add, remove, move and list contacts."),
     "recipient": ("akn_mail.cli.recipient:recipient", "Read-only recipients of a member: they get the minutes and results, never post."),
     "rotation": ("akn_mail.cli.rotation:rotation", "Show and shape the host rotation."),
+    "meeting": ("akn_mail.cli.meeting:meeting", "Invite every contact to a meeting, collect its agenda, and see who comes."),
     "serve": ("akn_mail.cli.serve:serve", "Receive mail for the list over SMTP (or LMTP) and deliver it to every contact."),
     "queue": ("akn_mail.cli.queue:queue", "Show waiting and failed deliveries; retry them now."),
     "held": ("akn_mail.cli.held:held", "List, show, approve, reject or discard held mail."),

@@ -8,6 +8,7 @@ import json
 import click
 
 from akn_mail.cli.app import App
+from akn_mail.cli.meeting import send_updates
 from akn_mail.cli.output import DRY_RUN, echo_report, table
 
 KIND_CHOICE = click.Choice(["municipality", "county", "advisor"], case_sensitive=False)
@@ -85,6 +86,8 @@ def add_member(app: App, name: str, kind: str, hosts: bool | None, joined: str |
     with app.rotation.tracking(dry_run) as report:
         added = app.roster.add_member(name, kind.lower(), hosts, _date(joined) or datetime.date.today())
     click.echo(f"Added {added.name} ({added.kind}, hosts: {'yes' if added.hosts else 'no'}, joined {added.joined}).")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
     if not dry_run and app.notices.member_joined(added):  # a note to the list (templates/*/member_joined.txt)
         click.echo("Note to the list queued.")
@@ -107,6 +110,8 @@ def leave_member(app: App, name: str, on: str | None, dry_run: bool) -> None:
     with app.rotation.tracking(dry_run) as report:
         left = app.roster.leave(name, _date(on))
     click.echo(f"{left.name} is a member until {left.left}.")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
     if not dry_run and app.notices.member_left(left):  # a note to the list (templates/*/member_left.txt)
         click.echo("Note to the list queued.")
@@ -126,6 +131,8 @@ def join_member(app: App, name: str, on: str | None, dry_run: bool) -> None:
     with app.rotation.tracking(dry_run) as report:
         joined = app.roster.join(name, _date(on))
     click.echo(f"{joined.name} is a member again from {joined.joined}.")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
     if not dry_run and app.notices.member_joined(joined):  # a note to the list (templates/*/member_joined.txt)
         click.echo("Note to the list queued.")
@@ -148,6 +155,8 @@ def set_member(app: App, name: str, kind: str | None, hosts: bool | None, dry_ru
     with app.rotation.tracking(dry_run) as report:
         changed = app.roster.update_member(name, kind.lower() if kind else None, hosts)
     click.echo(f"{changed.name}: {changed.kind}, hosts: {'yes' if changed.hosts else 'no'}.")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
 
 

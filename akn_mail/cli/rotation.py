@@ -8,6 +8,7 @@ import json
 import click
 
 from akn_mail.cli.app import App
+from akn_mail.cli.meeting import send_updates
 from akn_mail.cli.output import DRY_RUN, echo_report, table
 
 
@@ -84,6 +85,8 @@ def start(app: App, quarter: str, host: str | None, dry_run: bool) -> None:
     with app.rotation.tracking(dry_run, [quarter]) as report:
         first, member = app.rotation.set_start(quarter, host)
     click.echo(f"The rotation starts in {first} with {_host(member)}.")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
 
 
@@ -108,6 +111,8 @@ def record(app: App, quarter: str, host: str, date: str, place: str, note: str, 
     with app.rotation.tracking(dry_run, [quarter]) as report:
         entry = app.rotation.record(quarter, host, date, place, note)
     click.echo(f"Recorded {entry.quarter}: held by {_host(entry.host)} on {entry.date}.")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
 
 
@@ -139,6 +144,8 @@ def plan(app: App, quarter: str, date: str | None, time: str | None, end: str | 
         when += f" {entry.start_time}-{entry.end_time}" if entry.end_time else f" {entry.start_time}"
     where = ", ".join(part for part in (entry.place, entry.online_url) if part)
     click.echo(f"Planned {entry.quarter}: {_host(entry.host)}, {when}{', ' + where if where else ''}.")
+    if not dry_run:
+        send_updates(app)
     if dry_run:
         echo_report(report)
 
@@ -165,6 +172,8 @@ def skip(app: App, quarter: str, reason: str, dry_run: bool) -> None:
     if following is not None:
         line += f" {skipped.name} hosts next in {following}."
     click.echo(line)
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
 
 
@@ -186,6 +195,8 @@ def swap(app: App, first: str, second: str, dry_run: bool) -> None:
     with app.rotation.tracking(dry_run, [one, two]) as report:
         host_one, host_two = app.rotation.swap(one, two)
     click.echo(f"Swapped: {one} is hosted by {_host(host_one)}, {two} by {_host(host_two)}.")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
 
 
@@ -202,6 +213,8 @@ def clear(app: App, quarter: str, dry_run: bool) -> None:
     with app.rotation.tracking(dry_run, [quarter]) as report:
         undone = app.rotation.clear(quarter)
     click.echo(f"Undone: {'; '.join(undone)}.")
+    if not dry_run:
+        send_updates(app)
     echo_report(report)
 
 
@@ -228,6 +241,8 @@ def extra(app: App, date: str, host: str, place: str, counts_as_turn: bool, note
     with app.rotation.tracking(dry_run, [Quarter.of(_day(date))]) as report:
         entry = app.rotation.extra(date, host, place, counts_as_turn, note, time, end, online)
     click.echo(f"Added extra meeting {entry.meeting_id} on {entry.date} hosted by {_host(entry.host)}.")
+    if not dry_run:
+        send_updates(app)
     if counts_as_turn or dry_run:
         echo_report(report)
 
@@ -245,6 +260,8 @@ def cancel(app: App, meeting_id: int, dry_run: bool) -> None:
     with app.rotation.tracking(dry_run) as report:
         app.rotation.cancel_extra(meeting_id)
     click.echo(f"Cancelled extra meeting {meeting_id}.")
+    if not dry_run:
+        send_updates(app)
     if report.changes or dry_run:
         echo_report(report)
 

@@ -33,6 +33,11 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
     member = SimpleNamespace(name="Jüchen", kind="municipality")
     meeting = SimpleNamespace(quarter="2027-Q2", date=dt.date(2027, 5, 12), place="Rathaus Jüchen, Großer Sitzungssaal",
                               host="Jüchen", id=17, kind="regular")
+    invitation_meeting = SimpleNamespace(
+        quarter="2027-Q2", date=dt.date(2027, 5, 12), place="Rathaus Jüchen, Großer Sitzungssaal", host="Jüchen", id=17,
+        kind="regular", time="14:00", end="16:00", online="", title="AKN-Sitzung im 2. Quartal 2027, ausgerichtet von Jüchen")
+    agenda = [SimpleNamespace(position=1, title="Kommunale Wärmeplanung: Stand in den Kommunen", author="Dormagen"),
+              SimpleNamespace(position=2, title="Stadtradeln 2027", author="Neuss")]
     held = SimpleNamespace(
         id=42,
         reason="j.mueller@stadtwerke-grevenbroich.example is not a contact on the roster",  # as the pipeline writes it
@@ -53,6 +58,8 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
                               open_tasks=sample_results()[1:]),
         "task_reminder": dict(contact=contact, member=SimpleNamespace(name="Jüchen"), result=sample_results()[1],
                               days=7, open_tasks=sample_results()[1:]),
+        "meeting_invitation": dict(meeting=invitation_meeting, kind="invitation", agenda=agenda, agenda_tag="[TOP]"),
+        "meeting_cancel": dict(meeting=invitation_meeting, kind="cancel", agenda=agenda, agenda_tag="[TOP]"),
         "minutes_reminder": dict(contact=contact, member=member, meeting=meeting, days=14),
         "minutes_receipt": dict(
             sender=contact, subject="[Protokoll] Sitzung 2. Quartal 2027 in Jüchen", meeting=meeting, version=2,

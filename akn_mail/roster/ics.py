@@ -115,29 +115,44 @@ def to_ics(entries: list[ScheduledMeeting], domain: str, name: str = "AKN", now:
     if any(entry.start_time and (entry.date or entry.dropped_date) for entry in entries):
         calendar.add_component(berlin())
     for entry in entries:
-        cancelled = entry.status == "cancelled" or (entry.date is None and entry.dropped_date is not None)
-        day = entry.date or (entry.dropped_date if cancelled else None)
-        if day is None:
-            continue
-        event = Event()
-        event.add("uid", uid(entry, domain))
-        event.add("dtstamp", now)
-        event.add("sequence", entry.sequence)
-        start, end = _times(entry, day)
-        event.add("dtstart", start)
-        event.add("dtend", end)
-        event.add("summary", summary(entry, name))
-        if entry.place:
-            event.add("location", entry.place)
-        elif entry.online_url:
-            event.add("location", "Online")
-        if entry.online_url:
-            event.add("url", entry.online_url)
-        event.add("description", _description(entry, cancelled))
-        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        event.add("transp", "OPAQUE")
-        calendar.add_component(event)
+        built = event(entry, domain, name, now)
+        if built is not None:
+            calendar.add_component(built)
     return calendar.to_ical()
+
+
+def is_cancelled(entry: ScheduledMeeting) -> bool:
+    """Cancelled, or a planned date dropped because the quarter's host changed."""
+    return entry.status == "cancelled" or (entry.date is None and entry.dropped_date is not None)
+
+
+def event(entry: ScheduledMeeting, domain: str, name: str = "AKN", now: datetime.datetime | None = None) -> Event | None:
+    """The VEVENT of one meeting (None without any date): the file of ``rotation ics`` and
+    the invitations mailed by ``meeting invite`` are built from it, so a calendar that has
+    both sees one meeting (same UID, same SEQUENCE)."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    cancelled = is_cancelled(entry)
+    day = entry.date or (entry.dropped_date if cancelled else None)
+    if day is None:
+        return None
+    built = Event()
+    built.add("uid", uid(entry, domain))
+    built.add("dtstamp", now)
+    built.add("sequence", entry.sequence)
+    start, end = _times(entry, day)
+    built.add("dtstart", start)
+    built.add("dtend", end)
+    built.add("summary", summary(entry, name))
+    if entry.place:
+        built.add("location", entry.place)
+    elif entry.online_url:
+        built.add("location", "Online")
+    if entry.online_url:
+        built.add("url", entry.online_url)
+    built.add("description", _description(entry, cancelled))
+    built.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    built.add("transp", "OPAQUE")
+    return built
 
 
 def undated(entries: list[ScheduledMeeting]) -> list[str]:
