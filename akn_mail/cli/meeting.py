@@ -103,3 +103,44 @@ def agenda(app: App, reference: str, add: str | None, remove: int | None, move: 
         click.echo(f"The agenda of {entry.quarter if entry.kind == 'regular' else reference} has no items yet.")
         return
     click.echo(table([("TOP", "TITLE", "FROM")] + [(str(i.position), i.title, i.author) for i in items]))
+
+
+@meeting.command("attendance", short_help="Who accepted, declined, is tentative or has not answered.")
+@click.argument("reference", metavar="QUARTER|DATE")
+@click.option("--json", "as_json", is_flag=True, help="Print the answers as JSON.")
+@click.pass_obj
+def attendance(app: App, reference: str, as_json: bool) -> None:
+    """List per member who accepted, declined, is tentative or has not answered the invitation
+    (the answers of Outlook, Thunderbird, Apple Calendar and Google that came to the list).
+
+    \b
+        akn-mail meeting attendance 2027-Q1
+        akn-mail meeting attendance 2027-Q1 --json
+    """
+    from akn_mail.meetings.replies import attendance as attendance_of
+
+    invitations = app.services.invitations
+    entry = invitations.find(reference)
+    invited = invitations.invitation(entry.meeting_id)
+    members = [member.name for member in app.roster.members(include_former=False, on=entry.date)]
+    answers = attendance_of(app.db, entry.meeting_id if invited else None, members)
+    if as_json:
+        click.echo(json.dumps({
+            "meeting": entry.quarter if entry.kind == "regular" else f"extra-{entry.meeting_id}",
+            "date": entry.date.isoformat() if entry.date else None,
+            "invited": invited is not None,
+            "sequence": invited["sequence"] if invited else None,
+            "members": [answer.as_json() for answer in answers],
+        }, ensure_ascii=False, indent=2))
+        return
+    if invited is None:
+        raise click.ClickException(f"{reference} has not been invited yet; invite it with: akn-mail meeting invite {reference}")
+    rows = [("MEMBER", "ANSWER", "CONTACTS")]
+    for answer in answers:
+        contacts = ", ".join(f"{c['email']} {c['answer']}" for c in answer.contacts) or "-"
+        rows.append((answer.member, answer.status, contacts))
+    click.echo(table(rows))
+    counts = {}
+    for answer in answers:
+        counts[answer.status] = counts.get(answer.status, 0) + 1
+    click.echo(", ".join(f"{counts.get(key, 0)} {key}" for key in ("accepted", "tentative", "declined", "no answer")))

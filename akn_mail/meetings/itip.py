@@ -67,7 +67,7 @@ class Reply:
     """One answer read from an iTIP REPLY."""
 
     uid: str
-    sequence: int
+    sequence: int | None  # None when the client left SEQUENCE out
     attendee: str      # the address in the ATTENDEE line, lower-case, without mailto:
     partstat: str      # ACCEPTED | TENTATIVE | DECLINED (anything else: as written)
     comment: str = ""
@@ -117,7 +117,8 @@ def read_replies(message: Message) -> list[Reply] | None:
                 if address.lower().startswith("mailto:"):
                     address = address[7:]
                 partstat = str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
-                reply = Reply(str(event.get("uid", "")).strip(), int(event.get("sequence", 0) or 0),
+                sequence = event.get("sequence")
+                reply = Reply(str(event.get("uid", "")).strip(), int(sequence) if sequence is not None else None,
                               address.strip().lower(), partstat, str(event.get("comment", "") or ""))
                 if reply not in found:
                     found.append(reply)

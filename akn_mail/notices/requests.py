@@ -42,6 +42,7 @@ from akn_mail.notices.archive_mail import ArchiveMail, find_command
 from akn_mail.notices.moderation import Moderation, find_tokens, reply_text
 from akn_mail.notices.notices import Notices, _is_own_address
 from akn_mail.notices.result_replies import ResultReplies
+from akn_mail.meetings.replies import record_reply
 from akn_mail.pipeline.context import Decision, Post
 from akn_mail.pipeline.steps.sender import check_sender
 from akn_mail.services import Services
@@ -221,6 +222,9 @@ def _key(prefix: str, message: EmailMessage) -> str | None:
 
 def handle_request(post: Post, services: Services) -> Decision:
     """The processor's handler for mail to -request and -owner."""
+    answer = record_reply(services.db, post.message, post.from_address, post.now)
+    if answer is not None:  # a calendar answer sent to -request: recorded, never answered
+        return Decision.discard(answer)
     requests = Requests(services.config, services.db, notices=services.notices, moderation=services.moderation)
     archive_mail = ArchiveMail(services.config, services.db, services.notices, lambda: services.archive, services.rotation)
     passes = bool(post.from_address) and check_sender(post, services).is_next

@@ -21,6 +21,7 @@ from akn_mail.pipeline.steps.decorate import decorate
 from akn_mail.pipeline.steps.duplicate import drop_duplicate
 from akn_mail.pipeline.steps.enqueue import enqueue
 from akn_mail.pipeline.steps.loop import check_loop
+from akn_mail.pipeline.steps.meeting_reply import record_meeting_reply
 from akn_mail.pipeline.steps.minutes import detect_minutes
 from akn_mail.pipeline.steps.new_version import hold_unverified_new_version
 from akn_mail.pipeline.steps.sender import check_sender
@@ -36,6 +37,7 @@ Step = Callable[[Post, Services], Decision]
 # resumes at authenticate, which then only reads the verdict and cleans the header (the
 # checks after it let approved mail pass).
 STEPS: tuple[Step, ...] = (
+    record_meeting_reply,
     check_loop,
     authenticate,
     check_sender,
