@@ -26,13 +26,22 @@ def remind(app: App, dry_run: bool, today: str | None, as_json: bool) -> None:
     from akn_mail.notices.reminders import Reminders
 
     day = parse_date(today, "--today") if today else None
+    from akn_mail.meetings.reminders import MeetingReminders
+
     reminders = Reminders(app.config, app.db, notices=app.notices).run(today=day, dry_run=dry_run)
+    meetings = MeetingReminders(app.services.invitations).run(today=day, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps({"dry_run": dry_run, "reminders": [r.as_json() for r in reminders]}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"dry_run": dry_run, "reminders": [r.as_json() for r in reminders],
+                               "meetings": [m.as_json() for m in meetings]}, ensure_ascii=False, indent=2))
         return
-    if not reminders:
+    if not reminders and not meetings:
         click.echo("No reminders due.")
         return
+    for item in meetings:
+        what = {"invitation": "invitation to", "update": "update of", "cancel": "cancellation of",
+                "briefing": "agenda and answers for the host of", "answer": "reminder to answer the invitation to"}[item.kind]
+        click.echo(f"{item.status}: {what} {item.meeting} -> {len(item.recipients)} contact(s)"
+                   + (f" ({item.recipients[0]})" if len(item.recipients) == 1 else ""))
     for reminder in reminders:
         what = {"host": "host of", "minutes": "minutes missing for", "task": "task due",
                 "summary": "results summary"}[reminder.kind]

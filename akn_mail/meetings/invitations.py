@@ -139,11 +139,14 @@ class Invitations:
         return dict(meeting=meeting, kind=kind, agenda=self.agenda.items(entry.meeting_id),
                     agenda_tag=self.config.list.agenda_tag)
 
-    def message(self, entry: ScheduledMeeting, kind: str, contacts: list, now: dt.datetime | None = None):
-        """The invitation (kind invitation or update) or cancellation mail, with its calendar part."""
+    def message(self, entry: ScheduledMeeting, kind: str, contacts: list, now: dt.datetime | None = None,
+                template: str | None = None, to: str | None = None, **variables):
+        """The invitation (kind invitation or update) or cancellation mail, with its calendar part
+        (TEMPLATE instead for the gentle reminder, which carries the invitation again)."""
         method = "CANCEL" if kind == "cancel" else "REQUEST"
-        template = "meeting_cancel" if kind == "cancel" else "meeting_invitation"
-        message = Templates(self.config).message(template, self.config.list.address, **self._variables(entry, kind))
+        template = template or ("meeting_cancel" if kind == "cancel" else "meeting_invitation")
+        message = Templates(self.config).message(template, to or self.config.list.address,
+                                                 **self._variables(entry, kind), **variables)
         # From the list itself: the ORGANIZER, so Outlook shows no "on behalf of" and answers come back here.
         message.replace_header("From", str(Address(display_name=self.config.list.name, addr_spec=self.config.list.address)))
         text = itip.calendar(

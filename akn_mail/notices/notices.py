@@ -25,6 +25,7 @@ from typing import Any
 
 from akn_mail.config import Config
 from akn_mail.delivery.queue import DeliveryQueue
+from akn_mail.meetings.agenda import Agenda
 from akn_mail.notices.answers import KEY_PREFIX, AnswerGate, Incoming, own_address
 from akn_mail.notices.templating import Templates
 from akn_mail.roster.members import Roster
@@ -208,7 +209,7 @@ class Notices:
             in_reply_to=f"<{row['message_id']}>" if row["message_id"] else None, key=key,
             sender=SimpleNamespace(name=row["from_name"], email=row["from_address"]), subject=row["subject"],
             meeting=meeting, version=row["minutes_version"], attachments=attachments, received=received,
-            results=results, results_token=token,
+            results=results, results_token=token, agenda=Agenda(self.db).items(row["meeting_id"]),
         )
 
 

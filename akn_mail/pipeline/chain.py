@@ -15,6 +15,7 @@ from typing import Callable
 
 from akn_mail import logs
 from akn_mail.pipeline.context import Decision, Post
+from akn_mail.pipeline.steps.agenda import collect_agenda
 from akn_mail.pipeline.steps.archive import file_in_archive
 from akn_mail.pipeline.steps.authenticate import authenticate
 from akn_mail.pipeline.steps.decorate import decorate
@@ -44,6 +45,7 @@ STEPS: tuple[Step, ...] = (
     drop_duplicate,
     detect_minutes,
     hold_unverified_new_version,
+    collect_agenda,
     file_in_archive,
     decorate,
     enqueue,
