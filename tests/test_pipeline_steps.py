@@ -60,8 +60,8 @@ POST = literal(
 
 def test_steps_run_in_the_documented_order():
     assert [step.__name__ for step in STEPS] == [
-        "check_loop", "authenticate", "check_sender", "drop_duplicate", "detect_minutes",
-        "hold_unverified_new_version", "file_in_archive", "decorate", "enqueue",
+        "record_meeting_reply", "check_loop", "authenticate", "check_sender", "drop_duplicate", "detect_minutes",
+        "hold_unverified_new_version", "collect_agenda", "file_in_archive", "decorate", "enqueue",
     ]
     assert [step.__name__ for step in steps_after("check_sender")][0] == "drop_duplicate"
     assert [step.__name__ for step in steps_from("authenticate")][:2] == ["authenticate", "check_sender"]
