@@ -147,3 +147,16 @@ def test_invite_errors_are_one_line(run):
     assert again.output.startswith("Error: 2027-Q1 was invited already on ")
     bad = run("meeting", "invite", "soon", code=1)
     assert bad.output.startswith("Error: \"soon\" is neither a quarter nor a date")
+
+
+def test_member_leave_that_moves_the_host_cancels_the_invited_meeting(run, config_file):
+    run("meeting", "invite", "2027-Q1")
+    result = run("member", "leave", "Dormagen", "--on", "2027-01-31")  # 2027-Q1 needs another host: plan dropped
+    assert "Cancellation of 2027-Q1 (UID 2027-Q1@lists.example" in result.output
+    [(_, cancel, recipients)] = queued(config_file, "meeting_cancel")
+    assert "klimaschutz@dormagen.example" in recipients  # everyone invited hears of it
+    [event] = Calendar.from_ical(calendar_part(cancel).get_content()).walk("VEVENT")
+    exported = Calendar.from_ical(run("rotation", "ics", "--from", "2027-Q1", "--quarters", "1").stdout_bytes)
+    [exported_event] = exported.walk("VEVENT")
+    assert (str(event["uid"]), int(event["sequence"]), str(event["status"])) == (
+        str(exported_event["uid"]), int(exported_event["sequence"]), str(exported_event["status"]))
