@@ -262,3 +262,33 @@ def test_at_most_twenty_answers_per_contact_and_hour(running):
     # Another contact is not limited by that.
     ask(running, CONTACT, "hilfe", number=99)
     answer(running, CONTACT, "Das Archiv per Mail")
+
+
+
+@pytest.fixture
+def running_behind_dmarc(tmp_path):
+    """The running service as behind a front MTA that writes Authentication-Results."""
+    relay = Relay().start()
+    setup = Setup(tmp_path, relay)
+    setup.ids = file_archive(setup)
+    configure(setup.config, relay)
+    setup.config.auth.authserv_id = "mx.lists.example"
+    service = ThreadedService(setup.config).start()
+    setup.port = service.port
+    yield setup
+    service.stop()
+    setup.db.close()
+    relay.stop()
+
+
+def test_a_contact_address_that_fails_dmarc_gets_no_archive_answer(running_behind_dmarc):
+    # A forged request in a contact's name (the front MTA's verdict: DMARC fail) must not make
+    # the list mail the archive to the real contact; the same contact's own request is answered.
+    running = running_behind_dmarc
+    forged = "Authentication-Results: mx.lists.example; dmarc=fail header.from=dormagen.example\r\n"
+    ask(running, CONTACT, "protokoll 2025-Q3", extra=forged)
+    ask(running, CONTACT, "hilfe", number=1)
+    answer(running, CONTACT, "Das Archiv per Mail")
+    processed(running, 2)
+    subjects = [str(message["Subject"]) for _, message in running.received(CONTACT)]
+    assert len(subjects) == 1 and subjects[0].startswith("Das Archiv per Mail")

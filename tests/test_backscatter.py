@@ -107,13 +107,13 @@ def test_held_post_rejection_is_an_answer_through_the_gate(config, database):
     raw = request(VICTIM, 1, subject="Angebot")
     forged = store.hold(raw, reason="not a contact", message_id="req-1@beispiel.example",
                         envelope_sender="attacker@evil.example", from_address=VICTIM, subject="Angebot", key="s1")
-    assert store.reject(forged, queue=queue) is None
+    assert store.reject(forged, queue=queue).told is None
     assert answers_to(database, VICTIM) == 0
     told = []
     for number in range(5):
         held_id = store.hold(request(STRANGER, number), reason="not a contact", message_id=f"h{number}@beispiel.example",
                              envelope_sender=STRANGER, from_address=STRANGER, subject="Frage", key=f"h{number}")
-        told.append(store.reject(held_id, queue=queue))
+        told.append(store.reject(held_id, queue=queue).told)
     assert told == [STRANGER] * 3 + [None] * 2
 
 

@@ -135,7 +135,8 @@ def test_held_reject_never_writes_to_a_noreply_address(run, config):
     )
     connection.close()
     result = run("held", "reject", str(held_id))
-    assert (result.exit_code, result.output) == (0, f"Rejected {held_id}; there is no sender to tell.\n")
+    assert (result.exit_code, result.output) == (
+        0, f"Rejected {held_id}; nobody is told: noreply@portal.example is a reserved address that reads no mail.\n")
     assert run("queue", "list", "--json").output.strip() == "[]"
 
 

@@ -128,8 +128,11 @@ def reject(app: App, held_id: int, reason: str) -> None:
     \b
         akn-mail held reject 3 --reason "Bitte über Ihre Ansprechperson senden."
     """
-    told = app.held.reject(held_id, queue=app.queue, reason=reason)
-    click.echo(f"Rejected {held_id}; " + (f"{told} is told why." if told else "there is no sender to tell."))
+    outcome = app.held.reject(held_id, queue=app.queue, reason=reason)
+    if outcome.told:
+        click.echo(f"Rejected {held_id}; {outcome.told} is told why.")
+    else:
+        click.echo(f"Rejected {held_id}; nobody is told: {outcome.not_told}.")
 
 
 @held.command("discard")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
+from dataclasses import dataclass
 from types import SimpleNamespace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +38,14 @@ from akn_mail.notices.answers import AnswerGate, Incoming
 
 log = logging.getLogger("akn_mail.held")
 
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The outcome of ``held reject``: who was told, or why nobody was (for the admin to read)."""
+
+    told: str | None
+    not_told: str | None
 
 class HeldError(AknError):
     """A held-mail command cannot do what was asked."""
@@ -179,25 +188,28 @@ class HeldStore:
             return [self.config.bounce_address]
         return [self.config.list_alias(row["route"])]
 
-    def reject(self, held_id: int, *, queue: Any, reason: str = "") -> str | None:
+    def reject(self, held_id: int, *, queue: Any, reason: str = "") -> Rejection:
         """Refuse a held message and tell its sender why, if the AnswerGate lets that notice go."""
         row = self._waiting(held_id)
         recipient = row["from_address"] or row["envelope_sender"]
-        told = None
+        told, not_told = None, "the message names no sender"
         if recipient:
             # An automatic answer like any other: the AnswerGate refuses our own and reserved
             # addresses (automatic ones too), a forged sender (envelope and From differ) and a
             # fourth notice an hour.
-            notice = self._rejection_notice(row, recipient, reason)
+            gate = AnswerGate(self.config, self.db)
             incoming = Incoming(envelope_sender=row["envelope_sender"] or "", from_address=row["from_address"] or "")
-            queued = AnswerGate(self.config, self.db).enqueue(
-                queue, notice.as_bytes(), recipient, incoming, kind="post_rejected",
-                message_id=normalise_message_id(str(notice["Message-ID"])), sender=self.config.bounce_address,
-                subject=str(notice["Subject"]), key=f"post-rejected:{held_id}",
-            )
-            told = recipient if queued is not None else None
+            not_told = gate.refusal(recipient, incoming)
+            if not_told is None:
+                notice = self._rejection_notice(row, recipient, reason)
+                queued = gate.enqueue(
+                    queue, notice.as_bytes(), recipient, incoming, kind="post_rejected",
+                    message_id=normalise_message_id(str(notice["Message-ID"])), sender=self.config.bounce_address,
+                    subject=str(notice["Subject"]), key=f"post-rejected:{held_id}",
+                )
+                told = recipient if queued is not None else None
         self._decide(held_id, "rejected", reason)
-        return told
+        return Rejection(told=told, not_told=None if told else not_told)
 
     def discard(self, held_id: int, reason: str = "") -> None:
         self._waiting(held_id)

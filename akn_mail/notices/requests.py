@@ -44,6 +44,7 @@ from akn_mail.notices.notices import Notices, _is_own_address
 from akn_mail.notices.result_replies import ResultReplies
 from akn_mail.meetings.replies import record_reply
 from akn_mail.pipeline.context import Decision, Post
+from akn_mail.pipeline.steps.authenticate import authenticate
 from akn_mail.pipeline.steps.sender import check_sender
 from akn_mail.services import Services
 from akn_mail.subject import strip_reply_markers
@@ -227,6 +228,14 @@ def handle_request(post: Post, services: Services) -> Decision:
         return Decision.discard(answer)
     requests = Requests(services.config, services.db, notices=services.notices, moderation=services.moderation)
     archive_mail = ArchiveMail(services.config, services.db, services.notices, lambda: services.archive, services.rotation)
+    # A request whose sender fails authentication (a DMARC fail, or no verdict for a contact
+    # under unauthenticated = "hold") gets no answer of any kind: a forged address must not
+    # make the list mail the person it names. The archive answers go only to contacts whose
+    # post would pass the sender check.
+    verdict = authenticate(post, services)
+    if not verdict.is_next:
+        log.info("request not answered sender=%s reason=%r", post.from_address, verdict.reason)
+        return Decision.discard(f"not answered: {verdict.reason}")
     passes = bool(post.from_address) and check_sender(post, services).is_next
     return requests.handle(post.raw, post.message, post.envelope_sender, list(post.recipients),
                            archive_mail=archive_mail, author=(post.from_address, passes))
