@@ -134,3 +134,22 @@ def test_ordinary_post_is_not_taken_for_a_reply(run, config):
 
     assert record_meeting_reply(post, services).is_next
     services.db.close()
+
+
+@pytest.mark.parametrize("route", ["post", "request"])
+def test_a_reply_that_fails_authentication_is_not_counted(run, config, route):
+    # A forged "Accept" in a contact's name: the front MTA found DMARC failing for the From
+    # domain. It must neither be counted nor distributed, to the list or to -request.
+    config.auth.authserv_id = "mx.lists.example"
+    forged = b"Authentication-Results: mx.lists.example; dmarc=fail header.from=dormagen.example\r\n"
+    raw = forged + (SAMPLES / "outlook_accept.eml").read_bytes()
+    services = Services(config)
+    recipient = config.list.address if route == "post" else config.list_alias("request")
+    post = Post.read(raw, domain=config.list_domain, envelope_sender="attacker@evil.example", recipients=[recipient])
+    decision = pipeline.run(post, services) if route == "post" else handle_request(post, services)
+    services.db.close()
+    assert decision.action == "discard"
+    assert "authentication" in decision.reason or "DMARC" in decision.reason
+    data = json.loads(run("meeting", "attendance", "2027-Q1", "--json").output)
+    status = {member["member"]: member["status"] for member in data["members"]}
+    assert status["Dormagen"] == "no answer"

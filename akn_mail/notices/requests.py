@@ -223,11 +223,6 @@ def _key(prefix: str, message: EmailMessage) -> str | None:
 
 def handle_request(post: Post, services: Services) -> Decision:
     """The processor's handler for mail to -request and -owner."""
-    answer = record_reply(services.db, post.message, post.from_address, post.now)
-    if answer is not None:  # a calendar answer sent to -request: recorded, never answered
-        return Decision.discard(answer)
-    requests = Requests(services.config, services.db, notices=services.notices, moderation=services.moderation)
-    archive_mail = ArchiveMail(services.config, services.db, services.notices, lambda: services.archive, services.rotation)
     # A request whose sender fails authentication (a DMARC fail, or no verdict for a contact
     # under unauthenticated = "hold") gets no answer of any kind: a forged address must not
     # make the list mail the person it names. The archive answers go only to contacts whose
@@ -236,6 +231,11 @@ def handle_request(post: Post, services: Services) -> Decision:
     if not verdict.is_next:
         log.info("request not answered sender=%s reason=%r", post.from_address, verdict.reason)
         return Decision.discard(f"not answered: {verdict.reason}")
+    answer = record_reply(services.db, post.message, post.from_address, post.now)
+    if answer is not None:  # a calendar answer sent to -request: recorded, never answered
+        return Decision.discard(answer)
+    requests = Requests(services.config, services.db, notices=services.notices, moderation=services.moderation)
+    archive_mail = ArchiveMail(services.config, services.db, services.notices, lambda: services.archive, services.rotation)
     passes = bool(post.from_address) and check_sender(post, services).is_next
     return requests.handle(post.raw, post.message, post.envelope_sender, list(post.recipients),
                            archive_mail=archive_mail, author=(post.from_address, passes))
