@@ -165,3 +165,25 @@ def test_tokens_are_found_in_subject_or_quoted_body():
     assert find_tokens(f"Re: Freigabe nötig: x (confirm {token})", "") == [token]
     assert find_tokens("Re: Freigabe", f"ok\n> Der Betreff muss „confirm {token}“ behalten.") == [token]
     assert find_tokens("Re: x", "confirm short") == []
+
+
+def test_the_author_of_a_held_post_is_told_once_in_german(running):
+    """Issue 12, item 13: the author learns that the post waits for a moderator."""
+    held_post(running)
+    _, notice = wait_for_message(running, STRANGER, "Ihre Nachricht an AKN wartet auf Freigabe")
+    body = text(notice)
+    assert ("Grund: Die Absenderadresse j.mueller@stadtwerke-grevenbroich.example ist nicht als Ansprechperson "
+            "eingetragen.") in body
+    assert "Die Moderation entscheidet nun, ob die Nachricht verteilt wird." in body
+    assert notice["Auto-Submitted"] == "auto-generated"
+    rows = running.db.execute("SELECT count(*) FROM outbound WHERE kind = 'post_held'").fetchone()[0]
+    assert rows == 1
+
+
+def test_a_forged_or_automatic_author_of_a_held_post_is_not_told(running):
+    """Backscatter limits: envelope sender unlike From, or automatic mail, gets no notice."""
+    body = "Hallo,\r\ndas ist ein Test.\r\n"
+    send(running.port, "bounce-target@elsewhere.example", [running.config.list.address],
+         post(subject="Gefälscht", sender=STRANGER, message_id="<forged-1@stadtwerke.example>", body=body))
+    wait_for_message(running, MODERATOR, "Freigabe nötig: Gefälscht")
+    assert running.db.execute("SELECT count(*) FROM outbound WHERE kind = 'post_held'").fetchone()[0] == 0

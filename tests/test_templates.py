@@ -73,7 +73,7 @@ def test_template_reads_like_a_finished_mail(language, name, rendered):
     if language == "de":
         assert not ASCII_STANDINS.search(text), ASCII_STANDINS.search(text).group(0)
     assert "Jüchen" in text or name in ("member_joined", "member_left", "moderation_notice", "moderation_done",
-                                        "moderation_failed", "post_rejected", "request_help", "footer", "bounce_disabled")
+                                        "moderation_failed", "post_held", "post_rejected", "request_help", "footer", "bounce_disabled")
 
 
 def test_german_welcome_names_next_host_list_and_minutes_tag():

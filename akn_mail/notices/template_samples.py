@@ -88,6 +88,7 @@ def sample_variables(name: str, language: str = "de") -> dict[str, Any]:
         "moderation_notice": dict(held=held, token="q3Vd9xN2kLp0aZ7wYt4sRb1c"),
         "moderation_done": dict(action="approve", held=held),
         "moderation_failed": dict(problem="unknown_token", held=None, token="q3Vd9xN2kLp0aZ7wYt4sRb1c"),
+        "post_held": dict(held=held),
         "post_rejected": dict(held=held),
         "unsubscribe_task": dict(requester="m.schaefer@juechen.example", contact=SimpleNamespace(
             name="Markus Schäfer", email="m.schaefer@juechen.example", member_name="Jüchen"), task_id=3,

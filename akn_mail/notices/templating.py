@@ -99,6 +99,7 @@ TEMPLATES: dict[str, TemplateInfo] = {
                      ("action", "held")),
         TemplateInfo("moderation_failed", "to a reply to the -request address that could not act (unknown token, already decided, no action word)",
                      ("problem", "held", "token")),
+        TemplateInfo("post_held", "to the author of a held post: it waits for a moderator (an automatic answer, within the AnswerGate's limits)", ("held",)),
         TemplateInfo("post_rejected", "to the author of a held post that a moderator rejected", ("held",)),
         TemplateInfo("unsubscribe_task", "to the admins: a contact asked to leave (stored as a task)",
                      ("requester", "contact", "task_id", "subject")),

@@ -36,12 +36,15 @@ import sqlite3
 import threading
 from datetime import datetime, timezone
 from email.utils import parseaddr
+from types import SimpleNamespace
 
 from akn_mail import db as db_module
 from akn_mail import logs
 from akn_mail import message as message_module
+from akn_mail.automatic import automatic_reason
 from akn_mail.delivery.bounces import handle_bounce
 from akn_mail.edge.spool import Entry, Spool, SpoolError
+from akn_mail.notices.answers import Incoming
 from akn_mail.notices.requests import handle_request
 from akn_mail.pipeline import chain as pipeline
 from akn_mail.pipeline.context import Decision, Post
@@ -230,6 +233,8 @@ class Processor:
             )
             if repeat is None:
                 self._tell_moderators(held_id, admins_too=failed is not None)
+                if entry.route == "post" and failed is None and post is not None:
+                    self._tell_author(held_id, entry, post, decision)
         if entry.held_id is not None:
             self.held.record_outcome(entry.held_id, str(decision))
         self._record(entry, facts, decision)
@@ -263,6 +268,27 @@ class Processor:
             "from_address": from_address if "@" in from_address else "",
             "subject": message_module.raw_header(entry.data, "Subject")[:300],
         }
+
+    def _tell_author(self, held_id: int, entry: Entry, post: Post, decision: Decision) -> None:
+        """One notice to the author that the post waits for a moderator (template post_held).
+
+        It is an automatic answer: the AnswerGate (notices/answers.py) sends it only where
+        the envelope sender equals From (a forged From gets nothing), never to the list's
+        own or a machine's address, and at most three answers per address and hour; mail
+        that is itself automatic (RFC 3834, bounces, other lists) gets none.
+        """
+        if automatic_reason(post.message, entry.mail_from, post.from_address, self.config.list_id):
+            return
+        held = SimpleNamespace(id=held_id, subject=post.subject, reason=decision.reason)
+        try:
+            self.services.notices.answer(
+                "post_held", post.from_address, Incoming(envelope_sender=entry.mail_from or "",
+                                                         from_address=post.from_address or ""),
+                sender_alias="owner", in_reply_to=f"<{post.message_id}>" if post.message_id else None,
+                key=f"post-held:{held_id}", held=held,
+            )
+        except Exception as error:  # noqa: BLE001 - the mail is safely held; a failed notice must not undo that
+            logs.event(log, "author_notice_failed", level=logging.ERROR, held_id=held_id, error=type(error).__name__)
 
     def _tell_moderators(self, held_id: int, admins_too: bool = False) -> None:
         try:
