@@ -272,11 +272,13 @@ class Processor:
     def _tell_author(self, held_id: int, entry: Entry, post: Post, decision: Decision) -> None:
         """One notice to the author that the post waits for a moderator (template post_held).
 
-        It is an automatic answer: the AnswerGate (notices/answers.py) sends it only where
-        the envelope sender equals From (a forged From gets nothing), never to the list's
-        own or a machine's address, and at most three answers per address and hour; mail
-        that is itself automatic (RFC 3834, bounces, other lists) gets none.
+        Only when the envelope sender equals From (a forged From gets nothing, even one of
+        a contact's addresses), never for mail that is itself automatic (RFC 3834, bounces,
+        other lists), and as an automatic answer through the AnswerGate (notices/answers.py):
+        never to the list's own or a machine's address, at most three per address and hour.
         """
+        if not post.from_address or (entry.mail_from or "").lower() != post.from_address.lower():
+            return  # a forged From (also a contact's) must not make the list write to that address
         if automatic_reason(post.message, entry.mail_from, post.from_address, self.config.list_id):
             return
         held = SimpleNamespace(id=held_id, subject=post.subject, reason=decision.reason)
