@@ -160,3 +160,24 @@ def test_member_leave_that_moves_the_host_cancels_the_invited_meeting(run, confi
     [exported_event] = exported.walk("VEVENT")
     assert (str(event["uid"]), int(event["sequence"]), str(event["status"])) == (
         str(exported_event["uid"]), int(exported_event["sequence"]), str(exported_event["status"]))
+
+
+def test_invitation_lists_the_open_tasks_of_every_member(run, config_file):
+    # LoI §5 (issue 17): what earlier meetings gave each member to do comes up again with the
+    # invitation to the next one; done tasks and decisions do not.
+    run("results", "add", "Entwurf Förderantrag Radwege", "--meeting", "2026-Q4", "--kind", "task",
+        "--member", "Kaarst", "--due", "31.03.2027")
+    run("results", "add", "Dachflächenkataster bereitstellen", "--meeting", "2026-Q4", "--kind", "task",
+        "--member", "Jüchen")
+    run("results", "add", "Stadtradeln gemeinsam", "--meeting", "2026-Q4", "--kind", "decision")
+    run("results", "add", "Bericht verschicken", "--meeting", "2026-Q4", "--kind", "task", "--member", "Neuss")
+    done_id = [line for line in run("results", "list", "--member", "Neuss").output.splitlines() if "Bericht" in line]
+    run("results", "done", done_id[0].split()[0].strip("#"))
+    run("meeting", "invite", "2027-Q1")
+    [(_, message, _)] = queued(config_file)
+    body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    section = body.split("Offene Aufgaben aus früheren Sitzungen:")[1].split("\n\n")[0]
+    assert [line.strip() for line in section.strip().splitlines()] == [
+        "- Jüchen: Dachflächenkataster bereitstellen",
+        "- Kaarst: Entwurf Förderantrag Radwege (bis 31. März 2027)",
+    ]

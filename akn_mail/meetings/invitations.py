@@ -31,10 +31,12 @@ from akn_mail.errors import AknError
 from akn_mail.meetings import itip
 from akn_mail.meetings.agenda import Agenda
 from akn_mail.notices.templating import Templates
+from akn_mail.results.store import ResultStore
 from akn_mail.roster import ics
 from akn_mail.roster.members import Roster
 from akn_mail.roster.quarter import Quarter, parse_date
 from akn_mail.roster.rotation import Rotation, ScheduledMeeting
+from akn_mail.text import german_sort_key
 
 log = logging.getLogger("akn_mail.meetings")
 
@@ -136,8 +138,12 @@ class Invitations:
             date=entry.date or entry.dropped_date, place=entry.place, time=entry.start_time or "",
             end=entry.end_time or "", online=entry.online_url, title=ics.summary(entry, self.config.list.name),
         )
+        # The open tasks of every member (LoI §5: results are followed up at the next meeting),
+        # grouped by member in German order so each town hall finds its own.
+        open_tasks = sorted(ResultStore(self.db).list(open_only=True),
+                            key=lambda task: (german_sort_key(task.who or "~"), task.due_date or dt.date.max))
         return dict(meeting=meeting, kind=kind, agenda=self.agenda.items(entry.meeting_id),
-                    agenda_tag=self.config.list.agenda_tag)
+                    agenda_tag=self.config.list.agenda_tag, open_tasks=open_tasks)
 
     def message(self, entry: ScheduledMeeting, kind: str, contacts: list, now: dt.datetime | None = None,
                 template: str | None = None, to: str | None = None, **variables):
