@@ -44,19 +44,30 @@ def file_archive(setup: Setup) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def running(tmp_path):
+def start_service(tmp_path, authserv_id: str = ""):
+    """The archive above, served: a real relay, a real service in a thread."""
     relay = Relay().start()
     setup = Setup(tmp_path, relay)
     setup.ids = file_archive(setup)
     configure(setup.config, relay)
     setup.config.archive.mail_answer_max_bytes = 20_000   # the PDF fits, Fotos.bin (40 KB) does not
-    service = ThreadedService(setup.config).start()
-    setup.port = service.port
-    yield setup
-    service.stop()
+    setup.config.auth.authserv_id = authserv_id
+    setup.service = ThreadedService(setup.config).start()
+    setup.port = setup.service.port
+    return setup
+
+
+def stop_service(setup) -> None:
+    setup.service.stop()
     setup.db.close()
-    relay.stop()
+    setup.relay.stop()
+
+
+@pytest.fixture
+def running(tmp_path):
+    setup = start_service(tmp_path)
+    yield setup
+    stop_service(setup)
 
 
 def ask(setup: Setup, sender: str, subject: str, body: str = "", extra: str = "", number: int = 0) -> None:
@@ -268,17 +279,9 @@ def test_at_most_twenty_answers_per_contact_and_hour(running):
 @pytest.fixture
 def running_behind_dmarc(tmp_path):
     """The running service as behind a front MTA that writes Authentication-Results."""
-    relay = Relay().start()
-    setup = Setup(tmp_path, relay)
-    setup.ids = file_archive(setup)
-    configure(setup.config, relay)
-    setup.config.auth.authserv_id = "mx.lists.example"
-    service = ThreadedService(setup.config).start()
-    setup.port = service.port
+    setup = start_service(tmp_path, authserv_id="mx.lists.example")
     yield setup
-    service.stop()
-    setup.db.close()
-    relay.stop()
+    stop_service(setup)
 
 
 def test_a_contact_address_that_fails_dmarc_gets_no_archive_answer(running_behind_dmarc):

@@ -11,30 +11,18 @@ import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 
-from akn_mail.cli import cli
 from akn_mail.pipeline.context import Post
 from akn_mail.pipeline.steps.agenda import collect_agenda
 from akn_mail.services import Services
-from conftest import ROSTER_CSV
+from meeting_support import planned_meeting
 
 NOW = dt.datetime(2027, 2, 1, 9, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
 def run(config_file):
-    runner = CliRunner()
-
-    def invoke(*args, code=0):
-        result = runner.invoke(cli, ["--config", str(config_file), *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    invoke("roster", "import", str(ROSTER_CSV))
-    invoke("rotation", "start", "2027-Q1", "--host", "Dormagen")
-    invoke("rotation", "plan", "2027-Q1", "--date", "2027-03-11", "--time", "14:00", "--place", "Rathaus Dormagen")
-    return invoke
+    return planned_meeting(config_file, end=None)
 
 
 def post_with_subject(config, subject: str, sender="f.lorenz@neuss.example", message_id="<top-1@neuss.example>"):

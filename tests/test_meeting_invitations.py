@@ -10,29 +10,16 @@ import email.policy
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
 from icalendar import Calendar
 
-from akn_mail.cli import cli
-from conftest import ROSTER_CSV
+from meeting_support import planned_meeting
 
 vobject = pytest.importorskip("vobject", reason="vobject (the second iCalendar parser) is in the test extras: pip install -e '.[test]'")
 
 
 @pytest.fixture
 def run(config_file):
-    runner = CliRunner()
-
-    def invoke(*args, code=0):
-        result = runner.invoke(cli, ["--config", str(config_file), *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    invoke("roster", "import", str(ROSTER_CSV))
-    invoke("rotation", "start", "2027-Q1", "--host", "Dormagen")
-    invoke("rotation", "plan", "2027-Q1", "--date", "2027-03-11", "--time", "14:00", "--end", "16:00",
-           "--place", "Rathaus Dormagen")
-    return invoke
+    return planned_meeting(config_file, end="16:00")
 
 
 def queued(config_file, kind=None):

@@ -17,31 +17,19 @@ import logging
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from akn_mail.pipeline import chain as pipeline
 from akn_mail.notices.requests import handle_request
 from akn_mail.pipeline.context import Post
 from akn_mail.services import Services
-from akn_mail.cli import cli
-from conftest import ROSTER_CSV
+from meeting_support import planned_meeting
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "itip"
 
 
 @pytest.fixture
 def run(config_file):
-    runner = CliRunner()
-
-    def invoke(*args, code=0):
-        result = runner.invoke(cli, ["--config", str(config_file), *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    invoke("roster", "import", str(ROSTER_CSV))
-    invoke("rotation", "start", "2027-Q1", "--host", "Dormagen")
-    invoke("rotation", "plan", "2027-Q1", "--date", "2027-03-11", "--time", "14:00", "--end", "16:00",
-           "--place", "Rathaus Dormagen")
+    invoke = planned_meeting(config_file, end="16:00")
     invoke("meeting", "invite", "2027-Q1")
     return invoke
 
