@@ -100,7 +100,7 @@ def test_full_render_writes_start_meeting_thread_year_search_and_feed_pages(conf
     assert "[Protokoll] Sitzung 2027-Q1 (korrigiert)" in start.links  # latest minutes
     assert "Sitzung 1. Quartal 2027" in start.links
     text = (target / "index.html").read_text(encoding="utf-8")
-    assert "Gastgeber: <strong>Jüchen</strong>" in text  # next meeting: 2027-Q3 (rotation Dormagen, Grevenbroich, Jüchen, Kaarst)
+    assert "ausgerichtet von <strong>Jüchen</strong>" in text  # next meeting: 2027-Q3 (rotation Dormagen, Grevenbroich, Jüchen, Kaarst)
     # Q2 is over without minutes: marked missing
     assert re.search(r'<tr class="missing">\s*<th scope="row"><a href="sitzungen/2027-Q2.html">', text)
 

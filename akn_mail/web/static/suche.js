@@ -78,7 +78,7 @@
       var meta = document.createElement("span");
       meta.className = "meta";
       meta.textContent = " " + germanDate(doc[0]) + ", " + doc[2]
-        + (doc[4] ? ", Protokoll" + (doc[6] ? " " + doc[6] : "") + (doc[7] ? ", Gastgeber " + doc[7] : "") : "")
+        + (doc[4] ? ", Protokoll" + (doc[6] ? " " + doc[6] : "") + (doc[7] ? ", ausgerichtet von " + doc[7] : "") : "")
         + ", Archiv-ID " + doc[8];
       entry.appendChild(meta);
       if (doc[5]) {
