@@ -27,10 +27,12 @@ ANSWER_TEXT = {"ACCEPTED": "accepted", "TENTATIVE": "tentative", "DECLINED": "de
 
 
 def record_reply(db: sqlite3.Connection, message: Message, from_address: str,
-                 now: dt.datetime | None = None) -> str | None:
+                 now: dt.datetime | None = None, replies: list | None = None) -> str | None:
     """Record the answers in MESSAGE if it is an iTIP REPLY; the reason for the log, or
-    None when the message is no calendar reply (then it goes on as usual)."""
-    replies = itip.read_replies(message)
+    None when the message is no calendar reply (then it goes on as usual). REPLIES: the
+    answers already read from MESSAGE, so a caller that looked first does not parse twice."""
+    if replies is None:
+        replies = itip.read_replies(message)
     if replies is None:
         return None
     now = now or dt.datetime.now(dt.timezone.utc)

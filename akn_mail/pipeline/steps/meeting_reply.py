@@ -18,12 +18,13 @@ from akn_mail.services import Services
 
 def record_meeting_reply(post: Post, services: Services) -> Decision:
     """Discard a calendar answer (Accept/Tentative/Decline) after recording it per contact."""
-    if itip.read_replies(post.message) is None:
+    replies = itip.read_replies(post.message)
+    if replies is None:
         return Decision.next()
     verdict = verify(post.raw, post.from_address, services.config, services.resolver)
     if verdict.result == FAIL:
         return Decision.discard(f"calendar reply not recorded: sender authentication failed ({verdict.detail})")
-    reason = record_reply(services.db, post.message, post.from_address, post.now)
+    reason = record_reply(services.db, post.message, post.from_address, post.now, replies=replies)
     if reason is None:
         return Decision.next()
     return Decision.discard(reason)
