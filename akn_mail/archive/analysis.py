@@ -9,11 +9,11 @@ stemming, for prefix queries (``Wärmepl*``).
 Compounds: German glues words together (``Wärmeplanungsgesetz``). A search for a word must
 also find compounds that contain it. Two mechanisms, measured in ``bench/compounds.py``:
 the searcher expands a query word to the indexed terms that start with it (the modifier
-of a compound comes first: ``Starkregen`` -> ``Starkregengefahrenkarte``), and the
-``tails`` of long words are indexed beside them (``Radverkehrskonzept`` also indexes
-``verkehrskonzept``, ``konzept``…), so a word found inside or at the end of a compound
-(``Förderprogramm`` in ``Bundesförderprogramm``) is a prefix of one of its tails. The
-lookup key is the stem, or for short stems the folded word (``expansion_key``).
+of a compound comes first: ``Starkregen`` -> ``Starkregengefahrenkarte``), and to the
+folded words that contain it further in (``Förderprogramm`` in ``Bundesförderprogramm``,
+``Konzept`` in ``Radverkehrskonzept``; ``infix``), looked up in the ``words`` field's
+vocabulary at query time. The lookup key is the stem, or for short stems the folded word
+(``expansion_key``).
 """
 
 from __future__ import annotations
@@ -51,11 +51,17 @@ STOP_WORDS = frozenset(
 # ("rat" would hit Beratung).
 MIN_KEY = 4
 KEY_FROM_STEM = 5
-# Tails: the endings of a folded word from its MIN_TAIL_START-th letter on that are at
-# least MIN_KEY letters long, for words of at least MIN_TAIL_WORD letters.
-MIN_TAIL_WORD = 8
-MIN_TAIL_START = 2
-
+# A key is looked for inside a word (``infix``) from this position on (0 is a prefix), in
+# the ``words`` field only in words of MIN_INFIX_WORD letters or more.
+MIN_INFIX_START = 2
+MIN_INFIX_WORD = 8
+MIN_ENDING = 3
+LONG_WORD = re.compile(r"(?<!\w)[^\W\d_]{%d,}(?!\w)" % MIN_INFIX_WORD, re.UNICODE)
+# What Snowball German removes from a word as inflection (its steps 1 and 2, one after the
+# other); a stem that lost more (ung, heit, lich, ...) does not show what the word ended
+# with (``needs_word``).
+INFLECTIONS = frozenset(second + first for first in ("", "em", "ern", "er", "e", "en", "es", "s")
+                        for second in ("", "en", "er", "est", "st"))
 _local = threading.local()
 
 
@@ -82,6 +88,7 @@ _TRANSLITERATION = (
 _UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u"})
 
 
+@lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower case with the stemmer's spelling rules but no stemming (for prefixes)."""
     text = unicodedata.normalize("NFC", text).lower().replace("ß", "ss")
@@ -90,11 +97,10 @@ def fold(text: str) -> str:
     return text.translate(_UMLAUTS)
 
 
-def tails(word: str) -> list[str]:
-    """The endings of a long folded word that may be words of their own."""
-    if len(word) < MIN_TAIL_WORD or not word.isalpha():
-        return []
-    return [word[start:] for start in range(MIN_TAIL_START, len(word) - MIN_KEY + 1)]
+def ending_of(stem_text: str) -> str | None:
+    """The stem a compound ends with when it ends with the query word (``reg`` of Regen ends
+    ``starkreg``, the stem of Starkregen), for stems of MIN_ENDING letters or more."""
+    return stem_text if len(stem_text) >= MIN_ENDING and stem_text.isalpha() else None
 
 
 def expansion_key(stem_text: str, surface: str | None) -> str | None:
@@ -132,12 +138,26 @@ class GermanTokenizer(RegexTokenizer):
                 # Dropped without taking a position, on both the document and the query
                 # side, so "Protokoll der Sitzung" still matches as a phrase.
                 continue
-            if is_whole(whole) and mode == "query":
+            if "-" not in whole and "." not in whole:
+                # The common case, a plain word: one token (kept short, it runs for every word).
+                token.text = whole
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = whole
+                if positions:
+                    token.pos = position
+                if chars:
+                    token.startchar, token.endchar = start_char + match.start(), start_char + match.end()
+                position += 1
+                yield token
+                continue
+            if mode == "query":
                 # A query looks such a word up whole ("klima.nrw", "E-Mobilität"); the searcher
                 # falls back to its parts in a lower tier.
                 parts = [match]
             else:
-                parts = list(PART.finditer(whole)) if is_whole(whole) else [match]
+                parts = list(PART.finditer(whole))
             pieces = [(p.group(0), match.start() + p.start() if p is not match else match.start()) for p in parts]
             if len(parts) > 1:
                 # Indexed also whole ("rhein-kreis", "klima.nrw") and, for a hyphenated word,
@@ -167,7 +187,8 @@ class GermanFilter(Filter):
 
     def __call__(self, tokens):
         for token in tokens:
-            token.text = fold(token.text) if is_whole(token.text) else stem(token.text)
+            text = token.text
+            token.text = fold(text) if "-" in text or "." in text else stem(text)
             yield token
 
 
@@ -178,16 +199,6 @@ class FoldFilter(Filter):
         for token in tokens:
             token.text = fold(token.text)
             yield token
-
-
-class TailFilter(Filter):
-    """Each long word's tails (see ``tails``); positions are not used."""
-
-    def __call__(self, tokens):
-        for token in tokens:
-            for tail in tails(token.text):
-                token.text = tail
-                yield token
 
 
 class NameFoldFilter(Filter):
@@ -216,6 +227,47 @@ def german_analyzer():
     return GermanTokenizer() | GermanFilter()
 
 
+@lru_cache(maxsize=200_000)
+def needs_word(folded: str) -> bool:
+    """Whether the stem of a long word lost more than an inflectional ending, so that
+    ``infix`` must find the word itself in the ``words`` field (``baumschutzsatzung``,
+    whose stem ``baumschutzsatz`` no longer ends in ``satzung``)."""
+    stemmed = stem(folded)
+    return not folded.startswith(stemmed) or folded[len(stemmed):] not in INFLECTIONS
+
+
+class NeedsWordFilter(Filter):
+    """Only the words ``needs_word`` keeps."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            if needs_word(token.text):
+                yield token
+
+
+def words_analyzer():
+    """The analyzer of the ``words`` field: each word of MIN_INFIX_WORD letters or more (no
+    digits; a hyphenated word's parts apart), folded, not stemmed, whose stem does not show
+    its ending (``needs_word``; ``infix``)."""
+    return RegexTokenizer(LONG_WORD) | FoldFilter() | NeedsWordFilter()
+
+
+# --- kept so that an index built before ``infix`` can still be opened -------------------
+# Whoosh stores the schema, analyzers included, in the index; such an index has a ``tails``
+# field whose analyzer is this one. Nothing writes to or reads that field any more.
+
+class TailFilter(Filter):
+    """The endings of each long word (the former ``tails`` field)."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            word = token.text
+            if len(word) >= 8 and word.isalpha():
+                for start in range(2, len(word) - MIN_KEY + 1):
+                    token.text = word[start:]
+                    yield token
+
+
 def tails_analyzer():
-    """The analyzer of the ``tails`` field: words in, folded compound endings out."""
+    """The analyzer of the former ``tails`` field (see above)."""
     return GermanTokenizer() | FoldFilter() | TailFilter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from akn_mail.archive import meetings as meeting_rules
 from akn_mail.archive.extract import MESSAGE_BUDGET_FACTOR, Extraction, Limits, extract
 from akn_mail.archive.index import EXCERPT_CHARS, ArchiveIndex, IndexBusy, naive_utc
 from akn_mail.archive.mime import ParsedMail, read
+from akn_mail.archive.rebuild import rebuild
 from akn_mail.archive.store import Maildir, MetadataStore, StoredMessage
 from akn_mail.results.service import Results
 from akn_mail.results.store import ResultStore
@@ -239,7 +241,7 @@ class Archive:
             "subject": stored.subject,
             "headings": heading_text[:2000],
             "body": text,
-            "tails": text,
+            "words": text,
             "host": self.meta.effective_host(stored) or "",
             "host_name": stored.host,
             "meeting": stored.meeting or "",
@@ -264,7 +266,7 @@ class Archive:
                     stored = self.meta.message(row["id"])
                     parsed = read(self.maildir.get(stored.maildir_key))
                     extractions = self.extract_all(parsed)
-                    self._record_extractions(stored.id, extractions)
+                    self.record_extractions(stored.id, extractions)
                     self.read_results(stored, parsed, extractions)
                     writer.update_document(**self.document(stored, parsed, extractions))
                     done.append(stored.id)
@@ -278,8 +280,23 @@ class Archive:
                 self.minutes_indexed.append(archived_id)
         return True
 
-    def _record_extractions(self, archived_id: int, extractions: list[Extraction]) -> None:
+    def file_found(self, key: str) -> tuple[StoredMessage | None, ParsedMail, list[Extraction]]:
+        """A Maildir message without metadata (copied in by hand, or a crash between the
+        Maildir write and SQLite), filed as an import; None for a second copy of a message
+        filed already."""
+        raw = self.maildir.get(key)
+        parsed = read(raw)
+        parsed.message_id = parsed.message_id or fallback_message_id(raw, self.config.list_domain)
+        if self.meta.has_message_id(parsed.message_id):
+            return None, parsed, []
+        extractions = self.extract_all(parsed)
+        stored = self._record(parsed, raw, key, extractions, is_minutes=None, member=None, source="import", meeting=None)
+        return stored, parsed, extractions
+
+    def record_extractions(self, archived_id: int, extractions: list[Extraction]) -> None:
         """The outcome of reading each attachment, on its row (after a deferred or new read)."""
+        if not extractions:
+            return
         for position, result in enumerate(extractions, 1):
             if result.status == "failed":
                 log.warning("attachment not readable archived=%s position=%s: %s", archived_id, position, result.note)
@@ -296,38 +313,21 @@ class Archive:
         with transaction(self.db):
             self.db.executemany("UPDATE archived_messages SET indexed = 1 WHERE id = ?", [(i,) for i in ids])
 
-    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+    def reindex(self, progress: Callable[[int], None] | None = None, workers: int | None = None) -> int:
         """Rebuild the index from the Maildir; file metadata of messages that lack it.
 
-        The new index is built beside the old one and swapped in, so searches keep
-        working meanwhile. Messages filed during the rebuild are indexed after the swap.
+        The new index is built beside the old one (on every core: ``rebuild``) and swapped
+        in, so searches keep working meanwhile. Messages filed during the rebuild are
+        indexed after the swap. ``workers``: reader and writer processes (default: one per
+        core; 0 for none).
         """
-        keys = self.maildir.keys()
         started_at_id = self.db.execute("SELECT coalesce(max(id), 0) FROM archived_messages").fetchone()[0]
         fresh = self.index.rebuild_dir()
-        fresh_index = ArchiveIndex(fresh)
-        count = 0
-        with fresh_index.writer(bulk=True) as writer:
-            for key in keys:
-                raw = self.maildir.get(key)
-                stored = self.meta.by_maildir_key(key)
-                parsed = read(raw)
-                if stored is None:
-                    message_id = parsed.message_id or fallback_message_id(raw, self.config.list_domain)
-                    parsed.message_id = message_id
-                    if self.meta.has_message_id(message_id):
-                        if progress:
-                            progress(1)
-                        continue  # a second copy of a message filed already
-                    extractions = self.extract_all(parsed)
-                    stored = self._record(parsed, raw, key, extractions, is_minutes=None, member=None, source="import", meeting=None)
-                else:
-                    extractions = self.extract_all(parsed)
-                    self._record_extractions(stored.id, extractions)
-                writer.add_document(**self.document(stored, parsed, extractions))
-                count += 1
-                if progress:
-                    progress(1)
+        try:
+            count = rebuild(self, ArchiveIndex(fresh), progress, workers)
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
         # Hold the old index's lock while swapping so the server's writes wait (or stay pending).
         old_writer = None
         if self.index.exists():

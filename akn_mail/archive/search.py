@@ -23,8 +23,9 @@ from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
 from akn_mail.archive import tiers
-from akn_mail.archive.tiers import PREFIX_WEIGHT, TAIL_WEIGHT
-from akn_mail.archive.analysis import MIN_TAIL_START, PART, WORD, expansion_key, fold, is_whole, stem
+from akn_mail.archive.infix import Infix
+from akn_mail.archive.tiers import INFIX_WEIGHT, PREFIX_WEIGHT
+from akn_mail.archive.analysis import PART, WORD, ending_of, expansion_key, fold, is_whole, stem
 from akn_mail.archive.compounds import Splitter
 from akn_mail.archive.index import ArchiveIndex, IndexDamaged, naive_utc
 from akn_mail.archive.store import ArchiveError
@@ -38,7 +39,7 @@ OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
 MARK_START, MARK_END = "\x02", "\x03"
 # A lower tier's best score is at most this share of the score above it.
 TIER_GAP = 0.9
-TAILS = True  # look words up inside compounds too (bench/compounds.py measures without)
+INFIX = True  # look words up inside compounds too (bench/compounds.py measures without)
 
 
 class QuerySyntaxError(ArchiveError):
@@ -178,8 +179,8 @@ def _expand(node: wq.Query) -> wq.Query:
             return node
         boost = node.boost
         parts = [wq.Term(node.fieldname, node.text, boost=boost), wq.Prefix(node.fieldname, key, boost=boost * PREFIX_WEIGHT)]
-        if node.fieldname == DEFAULT_FIELD and TAILS:
-            parts.append(wq.Prefix("tails", key, boost=boost * TAIL_WEIGHT))
+        if node.fieldname == DEFAULT_FIELD and INFIX:
+            parts.append(Infix(key, ending_of(node.text), boost=boost * INFIX_WEIGHT))
         return wq.Or(parts)
     if isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
         node.text = fold(node.text)
@@ -320,35 +321,35 @@ class _WordMatcher:
     """Tells which words of a text the query matched (for ranking and snippets).
 
     Works on the query tree, not on the index, so it costs no index lookups: exact stems,
-    phrase words, prefixes of stems, and compound keys found in a word's tails.
+    phrase words, prefixes of stems, and words found inside compounds (``infix``).
     """
 
     def __init__(self, query: wq.Query):
         self.stems: set[str] = set()
         self.prefixes: set[str] = set()
-        self.tail_keys: set[str] = set()
+        self.infixes: list[Infix] = []
         self._seen: dict[str, bool] = {}
         self._collect(query)
 
     def _collect(self, node: wq.Query) -> None:
         if isinstance(node, wq.Not):
             return
-        if isinstance(node, wq.Term) and isinstance(node.text, str):
+        if isinstance(node, Infix):
+            self.infixes.append(node)
+        elif isinstance(node, wq.Term) and isinstance(node.text, str):
             if node.fieldname in (DEFAULT_FIELD, "subject", "headings"):
                 self.stems.add(node.text)
         elif isinstance(node, wq.Phrase):
             if node.fieldname in (DEFAULT_FIELD, "subject", "headings"):
                 self.stems.update(word for word in node.words if isinstance(word, str))
         elif isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
-            if node.fieldname == "tails":
-                self.tail_keys.add(node.text)
-            elif node.fieldname in (DEFAULT_FIELD, "subject", "headings"):
+            if node.fieldname in (DEFAULT_FIELD, "subject", "headings"):
                 self.prefixes.add(node.text.rstrip("*?"))
         for child in node.children():
             self._collect(child)
 
     def __bool__(self) -> bool:
-        return bool(self.stems or self.prefixes or self.tail_keys)
+        return bool(self.stems or self.prefixes or self.infixes)
 
     def matches(self, word: str) -> bool:
         known = self._seen.get(word)
@@ -360,12 +361,9 @@ class _WordMatcher:
         term = stem(word)
         if term in self.stems or any(term.startswith(prefix) for prefix in self.prefixes):
             return True
-        if self.tail_keys:
+        if self.infixes:
             folded = fold(word)
-            for key in self.tail_keys:
-                position = folded.find(key, MIN_TAIL_START)
-                if position >= 0:
-                    return True
+            return any(infix.matches_word(folded, term) for infix in self.infixes)
         return False
 
     def any_in(self, text: str) -> bool:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
-from akn_mail.archive.analysis import PART, WORD, expansion_key, fold, is_whole, stem
+from akn_mail.archive.analysis import PART, WORD, ending_of, expansion_key, fold, is_whole, stem
+from akn_mail.archive.infix import Infix
 from akn_mail.text import fold as fold_name
 
 DEFAULT_FIELD = "body"
@@ -48,7 +49,7 @@ MIN_SINGLE_PART = 4
 MINUTES_WORDS = frozenset({stem("Protokoll"), stem("Protokolle"), stem("Niederschrift")})
 # Expanded compounds and prefixes count less than the word itself.
 PREFIX_WEIGHT = 0.6
-TAIL_WEIGHT = 0.5
+INFIX_WEIGHT = 0.5
 
 
 def word_query(surface: str, fieldname: str = DEFAULT_FIELD, boost: float = 1.0) -> wq.Query:
@@ -60,7 +61,7 @@ def word_query(surface: str, fieldname: str = DEFAULT_FIELD, boost: float = 1.0)
         return node
     parts = [node, wq.Prefix(fieldname, key, boost=boost * PREFIX_WEIGHT)]
     if fieldname == DEFAULT_FIELD:
-        parts.append(wq.Prefix("tails", key, boost=boost * TAIL_WEIGHT))
+        parts.append(Infix(key, ending_of(term), boost=boost * INFIX_WEIGHT))
     return wq.Or(parts)
 
 
