@@ -3,7 +3,9 @@
 Measures, in one run on one synthetic German corpus:
   filing      Archive.file() per post (Maildir + fsync, SQLite, index commit), without and
               with a PDF attachment: posts/s and ms per post (target: <= 50 ms without).
-  indexing    bulk index rate (posts/s) of akn-mail and of `notmuch new` for each stage.
+  indexing    `archive reindex` of the whole archive at each size (posts/s, on every core
+              and, up to --single-up-to posts, in one process), beside `notmuch new` of
+              the posts added at that size (target: >= 400 posts/s on two cores).
   search      latency p50/p95 of the same queries at each size (default 1,000, 10,000,
               100,000 posts): in-process (ArchiveSearch.search, target p95 <= 20 ms at
               100,000) and as the whole command a user types (`akn-mail search ...`),
@@ -45,7 +47,6 @@ from akn_mail.archive.mime import read  # noqa: E402
 from akn_mail.archive.search import ArchiveSearch  # noqa: E402
 from akn_mail.archive.search_server import SearchServer  # noqa: E402
 from akn_mail.archive.synonyms import Synonyms  # noqa: E402
-from akn_mail.archive.store import StoredMessage  # noqa: E402
 
 QUERIES = [
     "Wärmeplanung",
@@ -186,14 +187,11 @@ def bench_filing(work: Path, count: int, with_pdf: bool) -> dict:
 
 # --- bulk corpus --------------------------------------------------------------------------
 
-def bulk_add(archive: Archive, connection, first: int, count: int, rng: random.Random) -> float:
-    """Add posts first..first+count-1: Maildir files, metadata rows, one bulk index writer.
-
-    Returns the index rate in posts/s (the Maildir and SQLite part is not timed: the
-    filing benchmark above measures that path).
-    """
+def add_posts(archive: Archive, connection, first: int, count: int, rng: random.Random) -> None:
+    """Add posts first..first+count-1 to the Maildir and SQLite as filing does (not timed:
+    the filing benchmark above measures that path); the index is rebuilt after."""
     host = socket.gethostname()
-    rows, documents = [], []
+    rows = []
     for number in range(first, first + count):
         raw = make_post(number, rng)
         key = f"{1_600_000_000 + number}.M{number}P0Q{number}.{host}"
@@ -202,27 +200,23 @@ def bulk_add(archive: Archive, connection, first: int, count: int, rng: random.R
     with db_module.transaction(connection):
         for key, raw in rows:
             parsed = read(raw)
-            cursor = connection.execute(
+            connection.execute(
                 """INSERT INTO archived_messages (message_id, maildir_key, date, from_address, from_name, subject,
                    thread_id, is_minutes, size, source, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', 1)""",
                 (parsed.message_id, key, parsed.date.isoformat(), parsed.from_address, parsed.from_name, parsed.subject,
                  parsed.message_id, int(parsed.subject.startswith("[Protokoll]")), len(raw)),
             )
-            member = parsed.from_address.split("@")[1].split(".")[0]
-            stored = StoredMessage(
-                id=cursor.lastrowid, message_id=parsed.message_id, maildir_key=key, date=parsed.date.isoformat(),
-                from_address=parsed.from_address, from_name=parsed.from_name, member_name=member, subject=parsed.subject,
-                in_reply_to="", references_ids="", thread_id=parsed.message_id,
-                is_minutes=parsed.subject.startswith("[Protokoll]"), meeting_id=None,
-                meeting=None, host=(parsed.from_name.replace("Kontakt ", "") if parsed.subject.startswith("[Protokoll]") else None),
-                minutes_version=None, current=True, flags=[], size=len(raw), source="import",
-            )
-            documents.append((stored, parsed))
+
+
+def reindex_rate(archive: Archive, workers: int | None = None) -> tuple[float, int]:
+    """`akn-mail archive reindex` of the whole archive, as the command runs it: posts/s and
+    the worker processes used."""
+    from akn_mail.archive.rebuild import workers_for
+
+    count = len(archive.maildir)
     started = time.perf_counter()
-    with archive.index.writer(bulk=True, timeout=60) as writer:
-        for stored, parsed in documents:
-            writer.add_document(**archive.document(stored, parsed, []))
-    return count / (time.perf_counter() - started)
+    archive.reindex(workers=workers)
+    return count / (time.perf_counter() - started), workers_for(count, workers)
 
 
 # --- search -------------------------------------------------------------------------------
@@ -283,6 +277,8 @@ def main() -> None:
     parser.add_argument("--filing", type=int, default=200, help="posts filed one by one (without attachments)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds over the queries in-process")
     parser.add_argument("--command-rounds", type=int, default=3, help="rounds over the queries as commands")
+    parser.add_argument("--single-up-to", type=int, default=10_000,
+                        help="also time a one-process reindex (--workers 0) up to this archive size")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     work = Path(args.work or tempfile.mkdtemp(prefix="akn-bench-search-"))
@@ -302,12 +298,15 @@ def main() -> None:
         print("notmuch: skipped (the notmuch command is not installed; apt-get install notmuch)", flush=True)
     rng = random.Random(42)
     have = 0
-    print(f"{'posts':>7} | {'index/s':>8} {'nm new/s':>9} | {'in-proc p50':>11} {'p95':>6} | {'command p50':>11} {'p95':>6} | "
-          f"{'served p50':>10} {'p95':>6} | {'pass p50':>8} {'p95':>6} | {'notmuch p50':>11} {'p95':>6} | served/pass p95")
+    print(f"{'posts':>7} | {'reindex/s':>9} {'cores':>5} {'1 proc/s':>8} {'nm new/s':>9} | {'in-proc p50':>11} {'p95':>6} | "
+          f"{'command p50':>11} {'p95':>6} | {'served p50':>10} {'p95':>6} | {'pass p50':>8} {'p95':>6} | "
+          f"{'notmuch p50':>11} {'p95':>6} | served/pass p95")
     for size in sizes:
-        index_rate = bulk_add(archive, connection, have, size - have, rng)
+        add_posts(archive, connection, have, size - have, rng)
         notmuch_rate = notmuch_new(notmuch_config, size - have) if notmuch_config else None
         have = size
+        single = reindex_rate(archive, workers=0)[0] if size <= args.single_up_to else None
+        index_rate, cores = reindex_rate(archive)
         inside = bench_in_process(archive, connection, args.rounds)
         commands = [[executable, "--config", str(config_path), "search", query] for query in QUERIES]
         ours = command_times(commands, args.command_rounds)
@@ -322,7 +321,8 @@ def main() -> None:
         if notmuch_config:
             theirs = command_times([["notmuch", f"--config={notmuch_config}", "search", "--limit=10", query] for query in NOTMUCH_QUERIES],
                                    args.command_rounds)
-        print(f"{size:>7} | {index_rate:>8.0f} {notmuch_rate if notmuch_rate else float('nan'):>9.0f} | "
+        print(f"{size:>7} | {index_rate:>9.0f} {cores:>5} {single if single else float('nan'):>8.0f} "
+              f"{notmuch_rate if notmuch_rate else float('nan'):>9.0f} | "
               f"{inside['p50']:>9.1f}ms {inside['p95']:>4.1f}ms | {ours['p50']:>9.0f}ms {ours['p95']:>4.0f}ms | "
               f"{served['p50']:>8.0f}ms {served['p95']:>4.0f}ms | {baseline['p50']:>6.0f}ms {baseline['p95']:>4.0f}ms | "
               + (f"{theirs['p50']:>9.0f}ms {theirs['p95']:>4.0f}ms" if theirs else "    skipped")

@@ -34,8 +34,9 @@ class Request:
     explain: bool = False
 
 
-def hits_for(request: Request, config, db, roster, search: ArchiveSearch | None = None) -> list[Hit]:
-    """Run the request; ``search`` is a warm searcher to reuse (the server's), else one is opened."""
+def hits_for(request: Request, config, db, roster=None, search: ArchiveSearch | None = None) -> list[Hit]:
+    """Run the request; ``search`` is a warm searcher to reuse (the server's), else one is
+    opened; ``roster`` reads ``--host`` (one is made from ``db`` when needed)."""
     since_day = parse_date(request.since, "--since date") if request.since else None
     until_day = parse_date(request.until, "--until date") if request.until else None
     host = request.host
@@ -43,6 +44,10 @@ def hits_for(request: Request, config, db, roster, search: ArchiveSearch | None 
         # Any spelling of a member's name (Juechen, jüchen) is that member; a misspelt one
         # ("Dormagn") is an error with a suggestion, not "No messages found". The roster's
         # one member-name matcher decides, as for every other --host and --member.
+        if roster is None:
+            from akn_mail.roster.members import Roster
+
+            roster = Roster(db)
         host = roster.member(host).name
     if search is None:
         index = ArchiveIndex(config.index_dir)

@@ -93,10 +93,12 @@ def _read_batch(maildir_path: str, keys: list[str], limits: Limits) -> list[tupl
 
 
 def _context():
-    """Fork where there is one (the readers need no fresh interpreter), else spawn."""
+    """Readers start from the forkserver (as the extraction sandbox does), not by forking
+    this process: a forked reader would inherit this process's extraction worker and could
+    not use it."""
     try:
-        return multiprocessing.get_context("fork")
-    except ValueError:
+        return multiprocessing.get_context("forkserver")
+    except ValueError:  # platforms without forkserver
         return multiprocessing.get_context("spawn")
 
 

@@ -14,11 +14,13 @@ Superseded versions of minutes are left out (``archive show`` still has them).
 from __future__ import annotations
 
 import datetime
+import heapq
 import os
 import re
 import sqlite3
 from dataclasses import dataclass
 
+from whoosh import collectors
 from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
@@ -317,6 +319,51 @@ def _field_filter(schema, fieldname: str, value: str) -> wq.Query:
 
 # --- searching --------------------------------------------------------------------------
 
+class _NewestFirstOnTies(collectors.TopCollector):
+    """The top hits by score; among equal scores the newer post first.
+
+    Whoosh's own collector prefers the lower document number, and document numbers depend
+    on how the index was built (filed one by one, or rebuilt on several processes), so
+    equal scores (a prefix query scores every hit alike) came out in a different order
+    after ``archive reindex``."""
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self._dates = top_searcher.reader().column_reader("date") if "date" in top_searcher.schema else None
+
+    def _collect(self, global_docnum, score):
+        items = self.items
+        self.total += 1
+        date = self._dates[global_docnum] if self._dates is not None else 0
+        item = (score, date or 0, 0 - global_docnum)
+        if len(items) < self.limit:
+            heapq.heappush(items, item)
+            return 0 - score
+        if item > items[0]:
+            heapq.heapreplace(items, item)
+            self.minscore = items[0][0]
+            return 0 - score
+        return 0
+
+    def remove(self, global_docnum):
+        self.items = [item for item in self.items if item[2] != 0 - global_docnum]
+        heapq.heapify(self.items)
+        self.minscore = self.items[0][0] if self.items else 0
+
+    def results(self):
+        ranked = sorted(self.items, reverse=True)
+        return self._results([(score, 0 - negated) for score, _, negated in ranked])
+
+
+def _top(searcher, query: wq.Query, limit: int, mask: wq.Query | None):
+    """The ``limit`` best hits of ``query`` without those matching ``mask``."""
+    collector = _NewestFirstOnTies(limit=limit)
+    if mask is not None:
+        collector = collectors.FilterCollector(collector, restrict=mask)
+    searcher.search_with_collector(query, collector)
+    return collector.results()
+
+
 class _WordMatcher:
     """Tells which words of a text the query matched (for ranking and snippets).
 
@@ -523,7 +570,7 @@ class ArchiveSearch:
             # A few more than asked for when minutes move up within the tier.
             window = max(limit * 3, 30) if reading.prefer_minutes else limit - len(hits)
             ranked = []
-            for rank, hit in enumerate(searcher.search(query, limit=window, mask=mask)):
+            for rank, hit in enumerate(_top(searcher, query, window, mask)):
                 ranked.append((reading.prefer_minutes and not hit["minutes"], -hit.score, rank, hit))
             ranked.sort(key=lambda item: item[:3])
             matcher = _WordMatcher(query)

@@ -184,18 +184,22 @@ def _author(app: App, sender: str) -> str:
 
 
 @archive.command("reindex")
+@click.option("--workers", type=click.IntRange(0, 64), default=None,
+              help="Processes that read and index messages (default: one per core; 0: none, all in this process).")
 @click.pass_obj
-def reindex(app: App) -> None:
+def reindex(app: App, workers: int | None) -> None:
     """Rebuild the search index from the stored messages (the Maildir).
 
     Safe while the server runs: the new index is built beside the old one and swapped in.
+    Messages are read, their attachments extracted and their text indexed on every core.
 
     \b
         akn-mail archive reindex
+        akn-mail archive reindex --workers 1
     """
     count = len(app.archive.maildir)
     with progress(count, "Indexing") as bar:
-        indexed = app.archive.reindex(progress=bar.update)
+        indexed = app.archive.reindex(progress=bar.update, workers=workers)
     click.echo(f"Indexed {indexed} message{'s' if indexed != 1 else ''} into {app.config.index_dir}.")
 
 
