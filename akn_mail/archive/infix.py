@@ -15,7 +15,8 @@ index at query time, and matches the terms found like a prefix query, with a con
   not off ``satzung`` alone, so the stem cannot tell that Baumschutzsatzung ends in
   Satzung (``analysis.needs_word``).
 
-The vocabulary of each segment is read once and kept as one string (segments never change,
+Its documents are matched as one cached set with a constant score (``expansions``). The
+vocabulary of each segment is read once and kept as one string (segments never change,
 so a server keeps it across commits and reads only the new small segments); finding a key
 in it is one C-level scan.
 """
@@ -27,7 +28,10 @@ from collections import OrderedDict
 
 from whoosh import query as wq
 
+from whoosh.matching import NullMatcher
+
 from akn_mail.archive.analysis import MIN_INFIX_START
+from akn_mail.archive.expansions import ConstantMatcher, document_set
 
 BODY_FIELD = "body"
 WORDS_FIELD = "words"
@@ -87,6 +91,8 @@ class Infix(wq.MultiTerm):
     """The terms of the ``body`` and ``words`` fields that have the query word inside or at
     the end (see the module docstring); matched like a prefix, with a constant score."""
 
+    constantscore = True
+
     def __init__(self, key: str, ending: str | None = None, boost: float = 1.0):
         self.fieldname = BODY_FIELD
         self.text = key
@@ -130,17 +136,10 @@ class Infix(wq.MultiTerm):
         return min((ixreader.doc_frequency(field, term) for field, term in self.terms(ixreader)), default=0)
 
     def matcher(self, searcher, context=None):
-        from whoosh import matching
-        from whoosh.searching import SearchContext
-
-        queries = [wq.Term(field, term) for field, term in self.terms(searcher.reader())]
-        if not queries:
-            return matching.NullMatcher()
-        if len(queries) == 1:
-            return queries[0].matcher(searcher, context)  # as Whoosh's prefix query does
-        # Scores do not matter inside (as for a prefix): the union counts as one match.
-        context = context.set(weighting=None) if context else SearchContext(weighting=None)
-        return wq.Or(queries, boost=self.boost).matcher(searcher, context)
+        reader = searcher.reader()
+        ids = document_set(reader, "infix", f"{self.text}|{self.ending or ''}",
+                           lambda: ((field, term.encode("utf-8")) for field, term in self.terms(reader)))
+        return ConstantMatcher(ids) if ids else NullMatcher()
 
     def matches_word(self, folded_word: str, word_stem: str) -> bool:
         """Whether a word of a text is one this query finds (for snippets, without the index)."""

@@ -25,11 +25,12 @@ from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
 from akn_mail.archive import tiers
+from akn_mail.archive.expansions import Prefix
 from akn_mail.archive.infix import Infix
 from akn_mail.archive.tiers import INFIX_WEIGHT, PREFIX_WEIGHT
 from akn_mail.archive.analysis import PART, WORD, ending_of, expansion_key, fold, is_whole, stem
 from akn_mail.archive.compounds import Splitter
-from akn_mail.archive.index import ArchiveIndex, IndexDamaged, naive_utc
+from akn_mail.archive.index import ArchiveIndex, IndexDamaged, load_numeric, naive_utc
 from akn_mail.archive.store import ArchiveError
 from akn_mail.archive.synonyms import Synonyms
 from akn_mail.text import fold as fold_name
@@ -180,10 +181,12 @@ def _expand(node: wq.Query) -> wq.Query:
         if key is None:
             return node
         boost = node.boost
-        parts = [wq.Term(node.fieldname, node.text, boost=boost), wq.Prefix(node.fieldname, key, boost=boost * PREFIX_WEIGHT)]
+        parts = [wq.Term(node.fieldname, node.text, boost=boost), Prefix(node.fieldname, key, boost=boost * PREFIX_WEIGHT)]
         if node.fieldname == DEFAULT_FIELD and INFIX:
             parts.append(Infix(key, ending_of(node.text), boost=boost * INFIX_WEIGHT))
         return wq.Or(parts)
+    if type(node) is wq.Prefix and isinstance(node.text, str):
+        return Prefix(node.fieldname, fold(node.text), boost=node.boost)
     if isinstance(node, (wq.Prefix, wq.Wildcard)) and isinstance(node.text, str):
         node.text = fold(node.text)
         return node
@@ -329,12 +332,17 @@ class _NewestFirstOnTies(collectors.TopCollector):
 
     def prepare(self, top_searcher, q, context):
         super().prepare(top_searcher, q, context)
-        self._dates = top_searcher.reader().column_reader("date") if "date" in top_searcher.schema else None
+        self._dates: list = []
+
+    def set_subsearcher(self, subsearcher, offset):
+        super().set_subsearcher(subsearcher, offset)
+        self._dates = segment_dates(subsearcher.reader())
 
     def _collect(self, global_docnum, score):
         items = self.items
         self.total += 1
-        date = self._dates[global_docnum] if self._dates is not None else 0
+        local = global_docnum - self.offset
+        date = self._dates[local] if local < len(self._dates) else 0
         item = (score, date or 0, 0 - global_docnum)
         if len(items) < self.limit:
             heapq.heappush(items, item)
@@ -355,11 +363,27 @@ class _NewestFirstOnTies(collectors.TopCollector):
         return self._results([(score, 0 - negated) for score, _, negated in ranked])
 
 
-def _top(searcher, query: wq.Query, limit: int, mask: wq.Query | None):
-    """The ``limit`` best hits of ``query`` without those matching ``mask``."""
+_dates_of: dict[str, list] = {}
+
+
+def segment_dates(reader) -> list:
+    """Every document's date (as stored, a number) of one segment, read once per segment."""
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    key = segment.segment_id() if segment is not None else None
+    known = _dates_of.get(key) if key else None
+    if known is None:
+        known = (load_numeric(reader.column_reader("date", translate=False), reader.doc_count_all())
+                 if reader.has_column("date") else [])
+        if key:
+            if len(_dates_of) > 256:
+                _dates_of.clear()
+            _dates_of[key] = known
+    return known
+
+
+def _top(searcher, query: wq.Query, limit: int):
+    """The ``limit`` best hits of ``query``."""
     collector = _NewestFirstOnTies(limit=limit)
-    if mask is not None:
-        collector = collectors.FilterCollector(collector, restrict=mask)
     searcher.search_with_collector(query, collector)
     return collector.results()
 
@@ -566,11 +590,13 @@ class ArchiveSearch:
                     continue
             query = wq.And([tier_query, *filters]) if filters else tier_query
             excluded = superseded + [wq.Term("id", value) for value in seen]
-            mask = wq.Or(excluded) if excluded else None
+            # Left out inside the query, not by a filtering collector: that one walks every
+            # match, while a query keeps Whoosh's pruning of blocks that cannot make the page.
+            searched = wq.AndNot(query, wq.Or(excluded)) if excluded else query
             # A few more than asked for when minutes move up within the tier.
             window = max(limit * 3, 30) if reading.prefer_minutes else limit - len(hits)
             ranked = []
-            for rank, hit in enumerate(_top(searcher, query, window, mask)):
+            for rank, hit in enumerate(_top(searcher, searched, window)):
                 ranked.append((reading.prefer_minutes and not hit["minutes"], -hit.score, rank, hit))
             ranked.sort(key=lambda item: item[:3])
             matcher = _WordMatcher(query)

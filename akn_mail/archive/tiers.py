@@ -31,8 +31,10 @@ from typing import Callable, Iterator
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
+from whoosh.matching import NullMatcherClass, WrappingMatcher
 
 from akn_mail.archive.analysis import PART, WORD, ending_of, expansion_key, fold, is_whole, stem
+from akn_mail.archive.expansions import Prefix
 from akn_mail.archive.infix import Infix
 from akn_mail.text import fold as fold_name
 
@@ -59,7 +61,7 @@ def word_query(surface: str, fieldname: str = DEFAULT_FIELD, boost: float = 1.0)
     key = expansion_key(term, surface)
     if key is None:
         return node
-    parts = [node, wq.Prefix(fieldname, key, boost=boost * PREFIX_WEIGHT)]
+    parts = [node, Prefix(fieldname, key, boost=boost * PREFIX_WEIGHT)]
     if fieldname == DEFAULT_FIELD:
         parts.append(Infix(key, ending_of(term), boost=boost * INFIX_WEIGHT))
     return wq.Or(parts)
@@ -71,6 +73,66 @@ def entry_query(entry: str) -> wq.Query:
     if len(words) == 1:
         return wq.Term(DEFAULT_FIELD, fold(words[0])) if is_whole(words[0]) else word_query(words[0])
     return wq.Phrase(DEFAULT_FIELD, [stem(part) for word in words for part in PART.findall(word)])
+
+
+class _PlusMatcher(WrappingMatcher):
+    """The child's score plus a constant; tells Whoosh so, for its pruning."""
+
+    def __init__(self, child, plus: float = 0.0):
+        super().__init__(child)
+        self.plus = plus
+
+    def copy(self):
+        return _PlusMatcher(self.child.copy(), self.plus)
+
+    def _replacement(self, newchild):
+        return _PlusMatcher(newchild, self.plus)
+
+    def replace(self, minquality=0):
+        replaced = self.child.replace(max(0.0, minquality - self.plus))
+        if isinstance(replaced, NullMatcherClass):
+            return replaced
+        return self if replaced is self.child else _PlusMatcher(replaced, self.plus)
+
+    def skip_to_quality(self, minquality):
+        return self.child.skip_to_quality(minquality - self.plus) if minquality > self.plus else 0
+
+    def max_quality(self):
+        return self.child.max_quality() + self.plus
+
+    def block_quality(self):
+        return self.child.block_quality() + self.plus
+
+    def weight(self):
+        return self.child.weight() + self.plus
+
+    def score(self):
+        return self.child.score() + self.plus
+
+
+class Counted(wq.WrappingQuery):
+    """A concept of the "most concepts" tier: CONCEPT_WEIGHT for matching it, plus its own
+    score. (One matcher per concept: a constant-score copy beside the concept itself made
+    Whoosh read every concept's documents twice and could not be pruned.)"""
+
+    def __init__(self, child: wq.Query, plus: float):
+        super().__init__(child)
+        self.plus = plus
+
+    def __eq__(self, other):
+        return isinstance(other, Counted) and self.child == other.child and self.plus == other.plus
+
+    def __hash__(self):
+        return hash((self.child, self.plus))
+
+    def _rewrap(self, child):
+        return Counted(child, self.plus)
+
+    def matcher(self, searcher, context=None):
+        matcher = self.child.matcher(searcher, context)
+        if isinstance(matcher, NullMatcherClass):
+            return matcher
+        return _PlusMatcher(matcher, self.plus)
 
 
 @dataclass
@@ -195,8 +257,8 @@ class Plan:
             else:
                 loose.append(query)
         if len(loose) >= 2:
-            counted = [wq.ConstantScoreQuery(q, CONCEPT_WEIGHT) for q in loose]
-            yield ("most concepts", self._required([wq.Or(counted + [copy.deepcopy(q) for q in loose])]),
+            counted = [Counted(q, CONCEPT_WEIGHT) for q in loose]
+            yield ("most concepts", self._required([wq.Or(counted)]),
                    f"any of {len(loose)}, more first")
         singles = [part for c in concepts for part in c.single_parts()]
         if singles:
