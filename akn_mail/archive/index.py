@@ -199,7 +199,10 @@ class ArchiveIndex:
         try:
             yield writer
         except BaseException:
-            writer.cancel()
+            try:
+                writer.cancel()
+            except Exception:  # noqa: BLE001 - the error that stopped the writing is the one to report
+                pass
             raise
         else:
             if bulk or len(writer.segments) >= MAX_SEGMENTS:
