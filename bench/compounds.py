@@ -4,7 +4,8 @@ Runs every judged query of ``german_corpus`` against five indexes of the same do
   whoosh-de     Whoosh's own German analyzer (LanguageAnalyzer("de"), old Snowball German)
   stem          our analyzer (PyStemmer Snowball German, umlaut spellings), words only
   stem+prefix   ... and a query word also matches indexed words that start with it
-  stem+prefix+tails   ... and words that contain it inside or at the end (akn-mail's choice)
+  stem+prefix+infix   ... and words that contain it inside or at the end, looked up in the
+                index's vocabulary at query time (akn-mail's choice; ``archive/infix.py``)
   4-grams       character 4-grams of each word indexed beside the words (all grams must match)
 and prints recall and precision over all queries. Run:  .venv/bin/python bench/compounds.py
 """
@@ -24,7 +25,8 @@ from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import QueryParser  # noqa: E402
 
 from akn_mail.archive import search as archive_search  # noqa: E402
-from akn_mail.archive.analysis import german_analyzer, tails_analyzer  # noqa: E402
+from akn_mail.archive.analysis import german_analyzer  # noqa: E402
+from akn_mail.archive.index import make_schema  # noqa: E402
 from german_corpus import DOCS, QUERIES  # noqa: E402
 
 
@@ -59,22 +61,22 @@ def main() -> None:
     ix = build(Schema(id=ID(stored=True), body=TEXT(analyzer=LanguageAnalyzer("de"))), DOCS, ["body"])
     approaches["whoosh-de"] = run(ix, lambda text, schema: QueryParser("body", schema).parse(text))
 
-    ours = Schema(id=ID(stored=True), body=TEXT(analyzer=german_analyzer()), tails=TEXT(analyzer=tails_analyzer(), phrase=False))
-    ix = build(ours, DOCS, ["body", "tails"])
+    ours = Schema(id=ID(stored=True), body=TEXT(analyzer=german_analyzer()), words=make_schema()["words"])
+    ix = build(ours, DOCS, ["body", "words"])
     approaches["stem"] = run(ix, lambda text, schema: QueryParser("body", schema).parse(text))
 
     def ours(text, schema):
         return archive_search._expand(archive_search._parser(schema, "body").parse(text))
 
     def prefix_only(text, schema):
-        archive_search.TAILS = False
+        archive_search.INFIX = False
         try:
             return ours(text, schema)
         finally:
-            archive_search.TAILS = True
+            archive_search.INFIX = True
 
     approaches["stem+prefix"] = run(ix, prefix_only)
-    approaches["stem+prefix+tails"] = run(ix, ours)
+    approaches["stem+prefix+infix"] = run(ix, ours)
 
     grams = Schema(id=ID(stored=True), body=TEXT(analyzer=NgramWordAnalyzer(minsize=4, maxsize=4)))
     ix = build(grams, DOCS, ["body"])

@@ -131,3 +131,52 @@ def test_an_index_built_with_the_former_tails_field_still_opens_and_answers(conf
     search.close()
     assert archive.reindex() == 1
     assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Satzung")] == [stored.id]
+
+
+def test_equal_scores_give_the_newest_posts_even_when_more_match_than_shown(config, database):
+    """Thirty posts that a prefix query scores alike, filed oldest first in several segments:
+    the first page is the ten newest, in date order, before and after a rebuild."""
+    setup_roster(database)
+    archive = Archive(config, database)
+    for day in range(30):
+        archive.file(mail(f"Tag {day}", "Wärmepumpen im Bestand", message_id=f"t{day}@x",
+                          date=f"2027-05-{day + 1:02d}"))
+    expected = [f"2027-05-{day:02d}" for day in range(30, 20, -1)]
+    for workers in (None, 0, 2):
+        if workers is not None:
+            archive.reindex(workers=workers)
+        search = ArchiveSearch(archive.index, database)
+        assert [hit.date[:10] for hit in search.search("Wärme*")] == expected, workers
+        assert [hit.date[:10] for hit in search.search("Wärmepumpen")] == expected, workers
+        search.close()
+
+
+def test_an_index_without_the_words_field_takes_new_posts(config, database):
+    setup_roster(database)
+    archive = Archive(config, database)
+    archive.file(mail("Erster", "Radverkehr", message_id="first@x"))
+    shutil.rmtree(archive.index.path)
+    schema = make_schema()
+    schema.remove("words")
+    archive.index.path.mkdir()
+    whoosh_index.create_in(str(archive.index.path), schema, indexname=INDEX_NAME)
+    filed = archive.file(mail("Zweiter", "Die Baumschutzsatzungen der Städte", message_id="second@x"))
+    assert filed.indexed
+    assert [hit.id for hit in ArchiveSearch(archive.index, database).search("Satzung")] == [filed.message.id]
+
+
+def test_a_rebuild_that_fails_midway_leaves_no_process_behind(config, database, tmp_path):
+    import multiprocessing
+
+    setup_roster(database)
+    archive = Archive(config, database)
+    for number in range(260):
+        archive.file(mail(f"Beitrag {number}", f"Text {number} zur Wärmeplanung", message_id=f"m{number}@x"))
+    late = archive.meta.message("m250@x")
+    path = next(archive.maildir.path.glob(f"cur/{late.maildir_key}*"))
+    path.rename(tmp_path / "away")
+    path.symlink_to(tmp_path / "gone")
+    with pytest.raises(RebuildError):
+        archive.reindex(workers=2)  # the writer processes have batches by then
+    assert [child for child in multiprocessing.active_children() if "SubWriter" in type(child).__name__] == []
+    assert len(ArchiveSearch(archive.index, database).search("Wärmeplanung", limit=300)) == 260

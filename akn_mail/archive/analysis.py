@@ -88,9 +88,21 @@ _TRANSLITERATION = (
 _UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u"})
 
 
-@lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower case with the stemmer's spelling rules but no stemming (for prefixes)."""
+    return _fold_word(text) if len(text) <= MAX_CACHED_WORD else _fold(text)
+
+
+# Words up to this length are folded through a cache (a whole text is not kept).
+MAX_CACHED_WORD = 64
+
+
+@lru_cache(maxsize=200_000)
+def _fold_word(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower().replace("ß", "ss")
     for pattern, replacement in _TRANSLITERATION:
         text = pattern.sub(replacement, text)

@@ -4,7 +4,8 @@
 Whoosh matches such an expansion as a union of one posting list per term: at 100,000 posts
 that is thousands of documents walked through a tree of a hundred matchers, in Python, for
 every search. An expansion scores every document alike, so only the set of documents
-matters: it is read once per segment (segments never change; a deletion makes it a new
+matters (each scores the expansion's boost: ``tiers.PREFIX_WEIGHT``, ``INFIX_WEIGHT``,
+less than the word itself): it is read once per segment (segments never change; a deletion makes it a new
 set) and kept, and matched from a sorted array. Its matcher tells Whoosh its score, so a
 search whose best hits score higher than the expansion can add stops walking it
 (Whoosh's block-quality pruning) and only the word's own posting list is read.
@@ -13,6 +14,7 @@ search whose best hits score higher than the expansion can add stops walking it
 from __future__ import annotations
 
 import threading
+from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 from typing import Callable, Iterable
@@ -20,12 +22,12 @@ from typing import Callable, Iterable
 from whoosh import query as wq
 from whoosh.matching import mcore
 
-# The score of a document found through an expansion (Whoosh's constant score).
+# The score of a document found through an expansion, times the query's boost.
 EXPANSION_SCORE = 1.0
 # Document sets kept (per segment and expansion); each is an array of document numbers.
 CACHED_SETS = 2048
 
-_sets: OrderedDict[tuple, list[int]] = OrderedDict()
+_sets: OrderedDict[tuple, "array[int]"] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -98,7 +100,7 @@ class ConstantMatcher(mcore.Matcher):
         return ""
 
 
-def document_set(reader, kind: str, key: str, terms: Callable[[], Iterable[tuple[str, bytes]]]) -> list[int]:
+def document_set(reader, kind: str, key: str, terms: Callable[[], Iterable[tuple[str, bytes]]]) -> "array[int]":
     """The sorted numbers of the documents of one segment reader that contain any of
     ``terms()`` (field, term bytes), cached per segment, deletions and (kind, key)."""
     segment = reader.segment() if hasattr(reader, "segment") else None
@@ -116,7 +118,7 @@ def document_set(reader, kind: str, key: str, terms: Callable[[], Iterable[tuple
         except Exception:  # noqa: BLE001 - a term listed but gone (a damaged index says so elsewhere)
             continue
         found.update(postings.all_ids())
-    ids = sorted(found)
+    ids = array("I", sorted(found))
     if cache_key is not None:
         with _lock:
             _sets[cache_key] = ids
@@ -135,4 +137,4 @@ class Prefix(wq.Prefix):
         field = self.fieldname
         ids = document_set(reader, "prefix:" + field, self.text,
                            lambda: ((field, btext) for btext in reader.expand_prefix(field, self.text)))
-        return ConstantMatcher(ids) if ids else mcore.NullMatcher()
+        return ConstantMatcher(ids, self.boost) if ids else mcore.NullMatcher()

@@ -2,8 +2,9 @@
 
 One document per archived message: subject, headings, body + attachment text, sender,
 host, meeting, date, minutes flag. Text fields use the German analyzer of ``analysis``
-(``words`` holds each word folded, for words inside compounds, ``infix``; an index built
-before that has a ``tails`` field instead, which is no longer read: reindex it). Whoosh allows one writer at a time (a lock file under the
+(``words`` holds, folded, the long words whose stem hides their ending, for words inside
+compounds, ``infix``; an index built before that has a ``tails`` field instead, which is no
+longer read, and gets the ``words`` field with its next post: reindex it). Whoosh allows one writer at a time (a lock file under the
 index directory, held with flock so it dies with a crashed process): writers wait for the
 lock up to ``LOCK_TIMEOUT`` seconds; readers never need it. Setting: [archive] index_dir.
 """
@@ -81,6 +82,34 @@ def _keep_columns_in_memory() -> None:
 
 
 _keep_columns_in_memory()
+
+
+WORDS_FIELD = "words"
+
+
+def _start_subwriters(writer) -> None:
+    """Start the sub-writer processes of Whoosh's multiprocessing writer now, before the
+    caller starts threads of its own (Whoosh forks them; forking a threaded process can
+    deadlock), instead of at its first batch."""
+    while len(getattr(writer, "tasks", ())) < getattr(writer, "procs", 0):
+        writer._new_task()
+
+
+def _stop_subwriters(writer, timeout: float = 10.0) -> None:
+    """End the sub-writer processes of a cancelled multiprocessing writer: Whoosh's cancel
+    only marks them in this process, and they would wait for work for ever (and keep the
+    command from exiting)."""
+    tasks = getattr(writer, "tasks", [])
+    for _ in tasks:
+        try:
+            writer.jobqueue.put(None, timeout=1)
+        except Exception:  # noqa: BLE001 - a full queue: terminate below
+            break
+    for task in tasks:
+        task.join(timeout)
+        if task.is_alive():
+            task.terminate()
+            task.join(timeout)
 
 
 class IndexBusy(ArchiveError):
@@ -196,10 +225,17 @@ class ArchiveIndex:
                 break
             # A reindex swapped the directory while we waited: write to the new one.
             writer.cancel()
+        if WORDS_FIELD not in writer.schema:
+            # An index built before the words field existed takes new posts with it (their
+            # words inside compounds are found at once; older posts after a reindex).
+            writer.add_field(WORDS_FIELD, _words_field())
+        if procs > 1 and bulk:
+            _start_subwriters(writer)
         try:
             yield writer
         except BaseException:
             try:
+                _stop_subwriters(writer)  # first: they finish their batches before the files go
                 writer.cancel()
             except Exception:  # noqa: BLE001 - the error that stopped the writing is the one to report
                 pass

@@ -139,7 +139,7 @@ class Infix(wq.MultiTerm):
         reader = searcher.reader()
         ids = document_set(reader, "infix", f"{self.text}|{self.ending or ''}",
                            lambda: ((field, term.encode("utf-8")) for field, term in self.terms(reader)))
-        return ConstantMatcher(ids) if ids else NullMatcher()
+        return ConstantMatcher(ids, self.boost) if ids else NullMatcher()
 
     def matches_word(self, folded_word: str, word_stem: str) -> bool:
         """Whether a word of a text is one this query finds (for snippets, without the index)."""

@@ -26,6 +26,7 @@ import os
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from email import policy
 from pathlib import Path
 from typing import Callable
@@ -42,8 +43,10 @@ BATCH = 32
 IN_FLIGHT_PER_READER = 4
 # Below this many messages the processes cost more than they save.
 PARALLEL_FROM = 200
-# Sub-writers keep postings in memory up to this many MB each before sorting them to disk.
-WRITER_MEMORY_MB = 256
+# Postings the writers keep in memory (MB, all together; Whoosh's estimate, Python's real
+# use is about twice that) before sorting them to disk.
+WRITER_MEMORY_MB = 512
+MIN_WRITER_MEMORY_MB = 64
 
 
 def workers_for(count: int, workers: int | None = None) -> int:
@@ -147,10 +150,13 @@ def rebuild(archive, fresh: ArchiveIndex, progress: Callable[[int], None] | None
     keys = archive.maildir.keys()
     workers = workers_for(len(keys), workers)
     known = [key for key in keys if archive.meta.by_maildir_key(key) is not None]
-    readers = Readers(archive.maildir.path, archive.limits, workers)
     count = 0
+    readers = None
     try:
-        with fresh.writer(bulk=True, procs=workers, memory_mb=WRITER_MEMORY_MB) as writer:
+        # The writer's processes start first: Whoosh forks them, and the readers' pool
+        # runs threads in this process.
+        with fresh.writer(bulk=True, procs=workers, memory_mb=writer_memory(workers)) as writer:
+            readers = Readers(archive.maildir.path, archive.limits, workers)
             results = readers.read(known)
             pending = next(results, None)
             for key in keys:
@@ -171,9 +177,25 @@ def rebuild(archive, fresh: ArchiveIndex, progress: Callable[[int], None] | None
                     count += 1
                 if progress:
                     progress(1)
+    except BrokenProcessPool as error:
+        raise RebuildError(f"a process reading the Maildir stopped ({error}); the old index is kept; "
+                           "run akn-mail archive reindex again (--workers 0 reads in this process)") from None
     finally:
-        readers.close()
+        if readers is not None:
+            readers.close()
+    # Whoosh commits without the segment of a sub-writer that died (killed for memory, say):
+    # a short index must not replace the old one.
+    written = fresh.open(create=False).doc_count_all()
+    if written != count:
+        raise RebuildError(f"the rebuilt index holds {written} of {count} messages (a writing process stopped); "
+                           "the old index is kept; run akn-mail archive reindex again (--workers 0 writes in this process)")
     return count
+
+
+def writer_memory(workers: int) -> int:
+    """MB of postings each writer process holds before sorting them to disk: WRITER_MEMORY_MB
+    shared by the writers (at least MIN_WRITER_MEMORY_MB each)."""
+    return max(MIN_WRITER_MEMORY_MB, WRITER_MEMORY_MB // max(1, workers))
 
 
 class RebuildError(ArchiveError):

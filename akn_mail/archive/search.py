@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import heapq
+import math
 import os
 import re
 import sqlite3
@@ -349,14 +350,20 @@ class _NewestFirstOnTies(collectors.TopCollector):
             return 0 - score
         if item > items[0]:
             heapq.heapreplace(items, item)
-            self.minscore = items[0][0]
+            self.minscore = self._below(items[0][0])
             return 0 - score
         return 0
+
+    @staticmethod
+    def _below(score: float) -> float:
+        """What Whoosh may prune at: just under the weakest hit kept, so that blocks whose
+        best score only equals it are still read (a newer post with that score wins)."""
+        return math.nextafter(score, -math.inf) if score > 0 else 0
 
     def remove(self, global_docnum):
         self.items = [item for item in self.items if item[2] != 0 - global_docnum]
         heapq.heapify(self.items)
-        self.minscore = self.items[0][0] if self.items else 0
+        self.minscore = self._below(self.items[0][0]) if self.items else 0
 
     def results(self):
         ranked = sorted(self.items, reverse=True)

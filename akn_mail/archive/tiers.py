@@ -88,6 +88,9 @@ class _PlusMatcher(WrappingMatcher):
     def _replacement(self, newchild):
         return _PlusMatcher(newchild, self.plus)
 
+    def next(self):
+        return self.child.next()  # whether a new block began (Whoosh's wrapper drops it)
+
     def replace(self, minquality=0):
         replaced = self.child.replace(max(0.0, minquality - self.plus))
         if isinstance(replaced, NullMatcherClass):

@@ -184,7 +184,7 @@ def _author(app: App, sender: str) -> str:
 
 
 @archive.command("reindex")
-@click.option("--workers", type=click.IntRange(0, 64), default=None,
+@click.option("--workers", type=click.IntRange(0, 16), default=None,
               help="Processes that read and index messages (default: one per core; 0: none, all in this process).")
 @click.pass_obj
 def reindex(app: App, workers: int | None) -> None:
