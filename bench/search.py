@@ -22,6 +22,7 @@ Run:  .venv/bin/python bench/search.py [--sizes 1000,10000,100000] [--work DIR] 
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime
 import email.utils
 import os
@@ -281,6 +282,8 @@ def main() -> None:
     parser.add_argument("--command-rounds", type=int, default=3, help="rounds over the queries as commands")
     parser.add_argument("--single-up-to", type=int, default=10_000,
                         help="also time a one-process reindex (--workers 0) up to this archive size")
+    parser.add_argument("--reuse", action="store_true",
+                        help="search the corpus a kept run left in --work, at its size (no filing or indexing)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     work = Path(args.work or tempfile.mkdtemp(prefix="akn-bench-search-"))
@@ -288,14 +291,20 @@ def main() -> None:
     executable = shutil.which("akn-mail", path=str(Path(sys.executable).parent)) or "akn-mail"
     print(f"akn-mail archive benchmark ({os.cpu_count()} cores), work dir {work}", flush=True)
     print(f"baseline 'pass': {sys.executable} -c pass", flush=True)
+    # Commands start from bytecode, as an installed package does (pip compiles it; an
+    # editable install under PYTHONDONTWRITEBYTECODE would compile every module each time).
+    compileall.compile_dir(str(HERE.parent / "akn_mail"), quiet=1)
 
-    plain = bench_filing(work, args.filing, with_pdf=False)
-    with_pdf = bench_filing(work, max(20, args.filing // 5), with_pdf=True)
-    for name, result in (("without attachment", plain), ("with a 2-page PDF ", with_pdf)):
-        print(f"filing {name}: {result['p50']:.1f} ms p50, {result['p95']:.1f} ms p95 per post, {result['rate']:.1f} posts/s filed, "
-              f"{result['indexed_rate']:.1f} posts/s filed and indexed ({result['posts']} posts)", flush=True)
+    if not args.reuse:
+        plain = bench_filing(work, args.filing, with_pdf=False)
+        with_pdf = bench_filing(work, max(20, args.filing // 5), with_pdf=True)
+        for name, result in (("without attachment", plain), ("with a 2-page PDF ", with_pdf)):
+            print(f"filing {name}: {result['p50']:.1f} ms p50, {result['p95']:.1f} ms p95 per post, {result['rate']:.1f} posts/s filed, "
+                  f"{result['indexed_rate']:.1f} posts/s filed and indexed ({result['posts']} posts)", flush=True)
 
     config_path, config, connection, archive = open_archive(work / "corpus")
+    if args.reuse:
+        sizes = [len(archive.maildir)]
     notmuch_config = notmuch_setup(work, config.maildir_path)
     if notmuch_config is None:
         print("notmuch: skipped (the notmuch command is not installed; apt-get install notmuch)", flush=True)
@@ -305,11 +314,15 @@ def main() -> None:
           f"{'command p50':>11} {'p95':>6} | {'served p50':>10} {'p95':>6} | {'pass p50':>8} {'p95':>6} | "
           f"{'notmuch p50':>11} {'p95':>6} | served/pass p95")
     for size in sizes:
-        add_posts(archive, connection, have, size - have, rng)
-        notmuch_rate = notmuch_new(notmuch_config, size - have) if notmuch_config else None
-        have = size
-        single = reindex_rate(archive, workers=0)[0] if size <= args.single_up_to else None
-        index_rate, cores = reindex_rate(archive)
+        if args.reuse:
+            notmuch_rate = single = index_rate = float("nan")
+            cores = 0
+        else:
+            add_posts(archive, connection, have, size - have, rng)
+            notmuch_rate = notmuch_new(notmuch_config, size - have) if notmuch_config else None
+            have = size
+            single = reindex_rate(archive, workers=0)[0] if size <= args.single_up_to else None
+            index_rate, cores = reindex_rate(archive)
         inside = bench_in_process(archive, connection, args.rounds)
         commands = [[executable, "--config", str(config_path), "search", query] for query in QUERIES]
         ours = command_times(commands, args.command_rounds)
