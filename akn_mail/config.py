@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from akn_mail.errors import AknError
-
-CONFIG_ENV = "AKN_MAIL_CONFIG"
-DEFAULT_CONFIG_NAME = "akn-mail.toml"
+from akn_mail.locate import CONFIG_ENV, DEFAULT_CONFIG_NAME, DEFAULT_DATA_DIR, find_config_path, resolve
 
 
 class ConfigError(AknError):
@@ -144,7 +142,7 @@ class DkimSection:
 class StorageSection:
     """Where the data lives."""
 
-    data_dir: str = _key("archive", "Data directory: database, spool, archived messages, index, outbox.")
+    data_dir: str = _key(DEFAULT_DATA_DIR, "Data directory: database, spool, archived messages, index, outbox.")
 
 
 @dataclass
@@ -300,8 +298,7 @@ class Config:
         return list(self.list.moderators or self.list.admins)
 
     def resolve(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.base_dir / path)
+        return resolve(value, self.base_dir)
 
 
 def require_data(config: Config) -> Config:
@@ -315,16 +312,6 @@ def require_data(config: Config) -> Config:
             "run akn-mail init or pass --config FILE"
         )
     return config
-
-
-def find_config_path(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The config file to read: --config, $AKN_MAIL_CONFIG, ./akn-mail.toml, or none."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    local = Path.cwd() / DEFAULT_CONFIG_NAME
-    return local if local.exists() else None
 
 
 def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:

@@ -67,3 +67,25 @@ def test_bad_config_names_the_problem(tmp_path, text, message):
 def test_bad_environment_value(tmp_path):
     with pytest.raises(ConfigError, match="AKN_MAIL_INGRESS_PORT='many' is not a valid whole number"):
         config_module.load(None, environ={"AKN_MAIL_INGRESS_PORT": "many"})
+
+
+@pytest.mark.parametrize("file_text, environ", [
+    (None, {}),
+    ('[storage]\ndata_dir = "data"\n', {}),
+    ('[storage]\ndata_dir = "/srv/akn"\n', {}),
+    ('[list]\naddress = "akn@lists.example"\n', {}),
+    ('[storage]\ndata_dir = "data"\n', {"AKN_MAIL_STORAGE_DATA_DIR": "elsewhere"}),
+])
+def test_the_search_client_finds_the_data_directory_the_configuration_names(tmp_path, monkeypatch, file_text, environ):
+    """``akn-mail search`` looks for the server's socket with ``locate`` alone (without the
+    full reader); it must land where ``config.load`` does, or it would ask another archive."""
+    from akn_mail.locate import data_directory
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AKN_MAIL_CONFIG", raising=False)
+    path = None
+    if file_text is not None:
+        (tmp_path / "etc").mkdir()
+        path = tmp_path / "etc" / "akn-mail.toml"
+        path.write_text(file_text, encoding="utf-8")
+    assert data_directory(path, environ) == config_module.load(path, environ=environ).data_dir
