@@ -2,7 +2,7 @@
 
 Reading a stored message (MIME parse, attachment text) and turning its text into index
 terms are both pure Python and take a few milliseconds each, so one process indexes about
-150 posts a second. The rebuild spreads both over the machine's cores:
+200 posts a second. The rebuild spreads both over the machine's cores:
 
   readers   a pool of worker processes reads each message from the Maildir, parses its
             MIME structure and extracts its attachments' text (each in its own sandbox,
