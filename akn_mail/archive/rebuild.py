@@ -43,10 +43,13 @@ BATCH = 32
 IN_FLIGHT_PER_READER = 4
 # Below this many messages the processes cost more than they save.
 PARALLEL_FROM = 200
-# Postings the writers keep in memory (MB, all together; Whoosh's estimate, Python's real
-# use is about twice that) before sorting them to disk.
-WRITER_MEMORY_MB = 512
-MIN_WRITER_MEMORY_MB = 64
+# Postings a writer keeps in memory before it sorts them into a run on disk (merged again at
+# the end: at 100,000 posts that costs a fifth of the rebuild). Enough for its share of the
+# messages (Whoosh's estimate per message; Python's real use is about twice that), within
+# an eighth of the machine's memory for all writers together, and at least the minimum.
+ESTIMATE_KB_PER_MESSAGE = 16
+MEMORY_SHARE = 8
+MIN_WRITER_MEMORY_MB = 128
 
 
 def workers_for(count: int, workers: int | None = None) -> int:
@@ -155,7 +158,7 @@ def rebuild(archive, fresh: ArchiveIndex, progress: Callable[[int], None] | None
     try:
         # The writer's processes start first: Whoosh forks them, and the readers' pool
         # runs threads in this process.
-        with fresh.writer(bulk=True, procs=workers, memory_mb=writer_memory(workers)) as writer:
+        with fresh.writer(bulk=True, procs=workers, memory_mb=writer_memory(workers, len(keys))) as writer:
             readers = Readers(archive.maildir.path, archive.limits, workers)
             results = readers.read(known)
             pending = next(results, None)
@@ -192,10 +195,15 @@ def rebuild(archive, fresh: ArchiveIndex, progress: Callable[[int], None] | None
     return count
 
 
-def writer_memory(workers: int) -> int:
-    """MB of postings each writer process holds before sorting them to disk: WRITER_MEMORY_MB
-    shared by the writers (at least MIN_WRITER_MEMORY_MB each)."""
-    return max(MIN_WRITER_MEMORY_MB, WRITER_MEMORY_MB // max(1, workers))
+def writer_memory(workers: int, messages: int) -> int:
+    """MB of postings each writer holds before sorting them to disk (see ESTIMATE_KB_PER_MESSAGE)."""
+    writers = max(1, workers)
+    needed = messages / writers * ESTIMATE_KB_PER_MESSAGE / 1024
+    try:
+        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    except (ValueError, OSError, AttributeError):  # no such figure here: the minimum
+        machine = 0
+    return int(max(MIN_WRITER_MEMORY_MB, min(needed, machine / MEMORY_SHARE / writers)))
 
 
 class RebuildError(ArchiveError):
