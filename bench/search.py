@@ -283,7 +283,7 @@ def main() -> None:
     parser.add_argument("--single-up-to", type=int, default=10_000,
                         help="also time a one-process reindex (--workers 0) up to this archive size")
     parser.add_argument("--reuse", action="store_true",
-                        help="search the corpus a kept run left in --work, at its size (no filing or indexing)")
+                        help="reindex and search the corpus a kept run left in --work, at its size (no filing)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     work = Path(args.work or tempfile.mkdtemp(prefix="akn-bench-search-"))
@@ -315,8 +315,8 @@ def main() -> None:
           f"{'notmuch p50':>11} {'p95':>6} | served/pass p95")
     for size in sizes:
         if args.reuse:
-            notmuch_rate = single = index_rate = float("nan")
-            cores = 0
+            notmuch_rate = single = float("nan")
+            index_rate, cores = reindex_rate(archive)
         else:
             add_posts(archive, connection, have, size - have, rng)
             notmuch_rate = notmuch_new(notmuch_config, size - have) if notmuch_config else None
