@@ -13,22 +13,21 @@ search whose best hits score higher than the expansion can add stops walking it
 
 from __future__ import annotations
 
-import threading
 from array import array
 from bisect import bisect_left
-from collections import OrderedDict
 from typing import Callable, Iterable
 
 from whoosh import query as wq
 from whoosh.matching import mcore
+
+from akn_mail.archive.segments import SegmentCache
 
 # The score of a document found through an expansion, times the query's boost.
 EXPANSION_SCORE = 1.0
 # Document sets kept (per segment and expansion); each is an array of document numbers.
 CACHED_SETS = 2048
 
-_sets: OrderedDict[tuple, "array[int]"] = OrderedDict()
-_lock = threading.Lock()
+_sets = SegmentCache(CACHED_SETS)
 
 
 class ConstantMatcher(mcore.Matcher):
@@ -103,28 +102,18 @@ class ConstantMatcher(mcore.Matcher):
 def document_set(reader, kind: str, key: str, terms: Callable[[], Iterable[tuple[str, bytes]]]) -> "array[int]":
     """The sorted numbers of the documents of one segment reader that contain any of
     ``terms()`` (field, term bytes), cached per segment, deletions and (kind, key)."""
-    segment = reader.segment() if hasattr(reader, "segment") else None
-    cache_key = (segment.segment_id(), segment.deleted_count(), kind, key) if segment is not None else None
-    if cache_key is not None:
-        with _lock:
-            known = _sets.get(cache_key)
-            if known is not None:
-                _sets.move_to_end(cache_key)
-                return known
-    found: set[int] = set()
-    for fieldname, btext in terms():
-        try:
-            postings = reader.postings(fieldname, btext)
-        except Exception:  # noqa: BLE001 - a term listed but gone (a damaged index says so elsewhere)
-            continue
-        found.update(postings.all_ids())
-    ids = array("I", sorted(found))
-    if cache_key is not None:
-        with _lock:
-            _sets[cache_key] = ids
-            while len(_sets) > CACHED_SETS:
-                _sets.popitem(last=False)
-    return ids
+
+    def read() -> "array[int]":
+        found: set[int] = set()
+        for fieldname, btext in terms():
+            try:
+                postings = reader.postings(fieldname, btext)
+            except Exception:  # noqa: BLE001 - a term listed but gone (a damaged index says so elsewhere)
+                continue
+            found.update(postings.all_ids())
+        return array("I", sorted(found))
+
+    return _sets.get(reader, (kind, key), read)
 
 
 class Prefix(wq.Prefix):

@@ -23,23 +23,20 @@ in it is one C-level scan.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from whoosh import query as wq
 
 from whoosh.matching import NullMatcher
 
 from akn_mail.archive.analysis import MIN_INFIX_START
 from akn_mail.archive.expansions import ConstantMatcher, document_set
+from akn_mail.archive.index import WORDS_FIELD
+from akn_mail.archive.segments import SegmentCache
 
 BODY_FIELD = "body"
-WORDS_FIELD = "words"
 # Segments whose vocabulary is kept (a server has at most a dozen; old ones fall out).
 CACHED_SEGMENTS = 64
 
-_cache: OrderedDict[tuple[str, str], "Vocabulary"] = OrderedDict()
-_cache_lock = threading.Lock()
+_vocabularies = SegmentCache(CACHED_SEGMENTS)
 
 
 class Vocabulary:
@@ -69,22 +66,9 @@ class Vocabulary:
 
 def vocabulary(reader, fieldname: str) -> Vocabulary:
     """The vocabulary of a segment reader's field (cached per segment)."""
-    segment = reader.segment() if hasattr(reader, "segment") else None
-    key = (segment.segment_id(), fieldname) if segment is not None else None
-    if key is not None:
-        with _cache_lock:
-            known = _cache.get(key)
-            if known is not None:
-                _cache.move_to_end(key)
-                return known
     field = reader.schema[fieldname]
-    words = Vocabulary([field.from_bytes(btext) for btext in reader.lexicon(fieldname)])
-    if key is not None:
-        with _cache_lock:
-            _cache[key] = words
-            while len(_cache) > CACHED_SEGMENTS:
-                _cache.popitem(last=False)
-    return words
+    return _vocabularies.get(reader, fieldname, lambda: Vocabulary(
+        [field.from_bytes(btext) for btext in reader.lexicon(fieldname)]))
 
 
 class Infix(wq.MultiTerm):

@@ -152,7 +152,7 @@ def rebuild(archive, fresh: ArchiveIndex, progress: Callable[[int], None] | None
     the end: merging would cost as much again)."""
     keys = archive.maildir.keys()
     workers = workers_for(len(keys), workers)
-    known = [key for key in keys if archive.meta.by_maildir_key(key) is not None]
+    stored_by_key = {key: stored for key in keys if (stored := archive.meta.by_maildir_key(key)) is not None}
     count = 0
     readers = None
     try:
@@ -160,7 +160,7 @@ def rebuild(archive, fresh: ArchiveIndex, progress: Callable[[int], None] | None
         # runs threads in this process.
         with fresh.writer(bulk=True, procs=workers, memory_mb=writer_memory(workers, len(keys))) as writer:
             readers = Readers(archive.maildir.path, archive.limits, workers)
-            results = readers.read(known)
+            results = readers.read(list(stored_by_key))
             pending = next(results, None)
             for key in keys:
                 if pending is not None and pending[0] == key:
@@ -171,7 +171,7 @@ def rebuild(archive, fresh: ArchiveIndex, progress: Callable[[int], None] | None
                                            "the old index is kept; move the file out of the Maildir or restore it "
                                            "from a backup, then run: akn-mail archive reindex")
                     parsed, extractions = outcome
-                    stored = archive.meta.by_maildir_key(key)
+                    stored = stored_by_key[key]
                     archive.record_extractions(stored.id, extractions)
                 else:
                     stored, parsed, extractions = archive.file_found(key)

@@ -28,6 +28,7 @@ from whoosh.qparser import QueryParser
 from akn_mail.archive import tiers
 from akn_mail.archive.expansions import Prefix
 from akn_mail.archive.infix import Infix
+from akn_mail.archive.segments import SegmentCache
 from akn_mail.archive.tiers import INFIX_WEIGHT, PREFIX_WEIGHT
 from akn_mail.archive.analysis import PART, WORD, ending_of, expansion_key, fold, is_whole, stem
 from akn_mail.archive.compounds import Splitter
@@ -370,22 +371,14 @@ class _NewestFirstOnTies(collectors.TopCollector):
         return self._results([(score, 0 - negated) for score, _, negated in ranked])
 
 
-_dates_of: dict[str, list] = {}
+_dates = SegmentCache(256)
 
 
-def segment_dates(reader) -> list:
+def segment_dates(reader):
     """Every document's date (as stored, a number) of one segment, read once per segment."""
-    segment = reader.segment() if hasattr(reader, "segment") else None
-    key = segment.segment_id() if segment is not None else None
-    known = _dates_of.get(key) if key else None
-    if known is None:
-        known = (load_numeric(reader.column_reader("date", translate=False), reader.doc_count_all())
-                 if reader.has_column("date") else [])
-        if key:
-            if len(_dates_of) > 256:
-                _dates_of.clear()
-            _dates_of[key] = known
-    return known
+    return _dates.get(reader, "date", lambda: (
+        load_numeric(reader.column_reader("date", translate=False), reader.doc_count_all())
+        if reader.has_column("date") else []))
 
 
 def _top(searcher, query: wq.Query, limit: int):
