@@ -25,7 +25,7 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.qparser import QueryParser
 
-from akn_mail.archive import tiers
+from akn_mail.archive import arrays, tiers
 from akn_mail.archive.expansions import Prefix
 from akn_mail.archive.infix import Infix
 from akn_mail.archive.segments import SegmentCache
@@ -45,6 +45,7 @@ MARK_START, MARK_END = "\x02", "\x03"
 # A lower tier's best score is at most this share of the score above it.
 TIER_GAP = 0.9
 INFIX = True  # look words up inside compounds too (bench/compounds.py measures without)
+ARRAYS = True  # match with arrays (``arrays``); False: Whoosh's matchers (tests compare both)
 
 
 class QuerySyntaxError(ArchiveError):
@@ -381,8 +382,20 @@ def segment_dates(reader):
         if reader.has_column("date") else []))
 
 
-def _top(searcher, query: wq.Query, limit: int):
-    """The ``limit`` best hits of ``query``."""
+class _Found(dict):
+    """A hit's stored fields, and its score."""
+
+    def __init__(self, fields: dict, score: float):
+        super().__init__(fields)
+        self.score = score
+
+
+def _top(searcher, query: wq.Query, limit: int, read: dict | None = None):
+    """The ``limit`` best hits of ``query`` (stored fields and ``score``); ``read`` keeps
+    the postings read for one search (``arrays.top``)."""
+    if ARRAYS:
+        found = arrays.top(searcher, query, limit, read)
+        return [_Found(searcher.stored_fields(docnum), score) for score, docnum in found]
     collector = _NewestFirstOnTies(limit=limit)
     searcher.search_with_collector(query, collector)
     return collector.results()
@@ -581,6 +594,7 @@ class ArchiveSearch:
         hits: list[Hit] = []
         seen: set[str] = set()
         floor: float | None = None
+        read: dict = {}
         for name, tier_query, detail in reading.tiers(_expand):
             if len(hits) >= limit:
                 break
@@ -596,7 +610,7 @@ class ArchiveSearch:
             # A few more than asked for when minutes move up within the tier.
             window = max(limit * 3, 30) if reading.prefer_minutes else limit - len(hits)
             ranked = []
-            for rank, hit in enumerate(_top(searcher, searched, window)):
+            for rank, hit in enumerate(_top(searcher, searched, window, read)):
                 ranked.append((reading.prefer_minutes and not hit["minutes"], -hit.score, rank, hit))
             ranked.sort(key=lambda item: item[:3])
             matcher = _WordMatcher(query)
