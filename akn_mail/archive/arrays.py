@@ -15,12 +15,13 @@ matches and scores read into arrays.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import mcore, wrappers
 from whoosh.query.spans import Span, SpanNear2
 from whoosh.scoring import BM25FScorer, WeightScorer
@@ -28,6 +29,7 @@ from whoosh.util.numeric import byte_to_length
 
 from akn_mail.archive.expansions import ConstantMatcher, Prefix
 from akn_mail.archive.infix import Infix
+from akn_mail.archive.index import load_numeric
 from akn_mail.archive.segments import SegmentCache
 from akn_mail.archive.tiers import Counted
 
@@ -39,6 +41,13 @@ NOT_SCORE = 1.0
 _LENGTH_OF_BYTE = np.array([byte_to_length(value) for value in range(256)], dtype=np.float64)
 
 _per_segment = SegmentCache(256)
+
+
+def segment_dates(reader):
+    """Every document's date (as stored, a number) of one segment, read once per segment."""
+    return _per_segment.get(reader, "date", lambda: (
+        load_numeric(reader.column_reader("date", translate=False), reader.doc_count_all())
+        if reader.has_column("date") else []))
 
 
 @dataclass
@@ -96,24 +105,25 @@ class Segment:
 
         def build():
             try:
-                column = reader._perdoc._cached_reader("_%s_len" % fieldname, None)
+                column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
             except Exception:  # noqa: BLE001 - another codec: ask document by document
-                column = None
-            if column is not None:
-                values = np.frombuffer(bytes(column), dtype=np.uint8) if not isinstance(column, list) else np.array(column, np.uint8)
-                lengths = _LENGTH_OF_BYTE[values]
-                lengths[values == 0] = 1.0
-                if len(lengths) < self.doc_count:
-                    lengths = np.concatenate([lengths, np.ones(self.doc_count - len(lengths))])
-                return lengths
-            return np.array([reader.doc_field_length(doc, fieldname, 1) for doc in range(self.doc_count)], np.float64)
+                return np.array([reader.doc_field_length(doc, fieldname, 1) for doc in range(self.doc_count)], np.float64)
+            if column is None:  # no lengths kept for the field
+                return np.ones(self.doc_count)
+            if isinstance(column, array):
+                values = np.frombuffer(column, dtype=np.uint8)
+            else:  # a column Whoosh reads document by document
+                values = np.array([column[doc] for doc in range(min(len(column), self.doc_count))], dtype=np.uint8)
+            lengths = _LENGTH_OF_BYTE[values]
+            lengths[values == 0] = 1.0
+            if len(lengths) < self.doc_count:
+                lengths = np.concatenate([lengths, np.ones(self.doc_count - len(lengths))])
+            return lengths
 
         return _per_segment.get(reader, ("lengths", fieldname), build)
 
     def dates(self) -> np.ndarray:
         """Every document's date as stored (a number; 0 when missing), for ties."""
-        from akn_mail.archive.search import segment_dates
-
         def build():
             values = segment_dates(self.reader)
             try:

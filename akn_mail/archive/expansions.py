@@ -6,9 +6,8 @@ that is thousands of documents walked through a tree of a hundred matchers, in P
 every search. An expansion scores every document alike, so only the set of documents
 matters (each scores the expansion's boost: ``tiers.PREFIX_WEIGHT``, ``INFIX_WEIGHT``,
 less than the word itself): it is read once per segment (segments never change; a deletion makes it a new
-set) and kept, and matched from a sorted array. Its matcher tells Whoosh its score, so a
-search whose best hits score higher than the expansion can add stops walking it
-(Whoosh's block-quality pruning) and only the word's own posting list is read.
+set) and kept, and matched from a sorted array (``arrays`` takes the array as it is; for
+Whoosh's own matchers its matcher tells its score, for their block-quality pruning).
 """
 
 from __future__ import annotations

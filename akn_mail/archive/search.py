@@ -7,7 +7,8 @@ fields ``host:``, ``from:``, ``subject:``, ``meeting:`` and ``date:`` (``date:20
 in the index (``analysis``), and a word of four letters or more also finds the compounds
 that contain it (``analysis.expansion_key``). A query of words and phrases is run in tiers,
 from literal to loose (``tiers``), each ranked below the one before; within a tier by BM25F
-(field weights of subject and headings in the text field, see ``filing.Archive.document``).
+(field weights of subject and headings in the text field, see ``filing.Archive.document``),
+computed for all matching documents at once (``arrays``).
 Superseded versions of minutes are left out (``archive show`` still has them).
 """
 
@@ -28,11 +29,10 @@ from whoosh.qparser import QueryParser
 from akn_mail.archive import arrays, tiers
 from akn_mail.archive.expansions import Prefix
 from akn_mail.archive.infix import Infix
-from akn_mail.archive.segments import SegmentCache
 from akn_mail.archive.tiers import INFIX_WEIGHT, PREFIX_WEIGHT
 from akn_mail.archive.analysis import PART, WORD, ending_of, expansion_key, fold, is_whole, stem
 from akn_mail.archive.compounds import Splitter
-from akn_mail.archive.index import ArchiveIndex, IndexDamaged, load_numeric, naive_utc
+from akn_mail.archive.index import ArchiveIndex, IndexDamaged, naive_utc
 from akn_mail.archive.store import ArchiveError
 from akn_mail.archive.synonyms import Synonyms
 from akn_mail.text import fold as fold_name
@@ -326,7 +326,8 @@ def _field_filter(schema, fieldname: str, value: str) -> wq.Query:
 # --- searching --------------------------------------------------------------------------
 
 class _NewestFirstOnTies(collectors.TopCollector):
-    """The top hits by score; among equal scores the newer post first.
+    """The top hits by score; among equal scores the newer post first (with Whoosh's own
+    matchers, ``ARRAYS = False``: the tests compare ``arrays.top`` with it).
 
     Whoosh's own collector prefers the lower document number, and document numbers depend
     on how the index was built (filed one by one, or rebuilt on several processes), so
@@ -339,7 +340,7 @@ class _NewestFirstOnTies(collectors.TopCollector):
 
     def set_subsearcher(self, subsearcher, offset):
         super().set_subsearcher(subsearcher, offset)
-        self._dates = segment_dates(subsearcher.reader())
+        self._dates = arrays.segment_dates(subsearcher.reader())
 
     def _collect(self, global_docnum, score):
         items = self.items
@@ -370,16 +371,6 @@ class _NewestFirstOnTies(collectors.TopCollector):
     def results(self):
         ranked = sorted(self.items, reverse=True)
         return self._results([(score, 0 - negated) for score, _, negated in ranked])
-
-
-_dates = SegmentCache(256)
-
-
-def segment_dates(reader):
-    """Every document's date (as stored, a number) of one segment, read once per segment."""
-    return _dates.get(reader, "date", lambda: (
-        load_numeric(reader.column_reader("date", translate=False), reader.doc_count_all())
-        if reader.has_column("date") else []))
 
 
 class _Found(dict):

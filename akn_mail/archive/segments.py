@@ -1,6 +1,6 @@
 """Values worked out once per index segment: a segment's files never change (a deletion
 is part of the key), so what a search derives from them (the vocabulary, the documents of
-an expansion, the dates) is kept for the next search, the least recently used dropped."""
+an expansion, the dates and lengths of its documents) is kept for the next search, the least recently used dropped."""
 
 from __future__ import annotations
 
