@@ -428,10 +428,12 @@ def _drain(matcher, within: np.ndarray | None) -> Matches:
 
 # --- the best hits ----------------------------------------------------------------------
 
-def top(searcher, query: wq.Query, limit: int, read: dict | None = None) -> list[tuple[float, int]]:
+def top(searcher, query: wq.Query, limit: int, read: dict | None = None,
+        excluded: "set[int] | frozenset[int]" = frozenset()) -> list[tuple[float, int]]:
     """The ``limit`` best (score, global document number) of ``query``: by score, equal
     scores newest first, then by document number (``search._NewestFirstOnTies``).
-    ``read``: a dict kept for one search, whose tiers then read each word once."""
+    ``read``: a dict kept for one search, whose tiers then read each word once;
+    ``excluded``: global document numbers left out (the hits a higher tier showed)."""
     context = searcher.context()
     read = {} if read is None else read
     candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -440,6 +442,9 @@ def top(searcher, query: wq.Query, limit: int, read: dict | None = None) -> list
         if not segment.doc_count:
             continue
         matches = without(evaluate(query, segment), segment.deleted())
+        if excluded:
+            end = offset + segment.doc_count
+            matches = without(matches, np.array(sorted(doc - offset for doc in excluded if offset <= doc < end), IDS))
         if not len(matches):
             continue
         scores, ids = matches.scores, matches.ids

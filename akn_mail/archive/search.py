@@ -374,19 +374,20 @@ class _NewestFirstOnTies(collectors.TopCollector):
 
 
 class _Found(dict):
-    """A hit's stored fields, and its score."""
+    """A hit's stored fields, its score and document number."""
 
-    def __init__(self, fields: dict, score: float):
+    def __init__(self, fields: dict, score: float, docnum: int):
         super().__init__(fields)
         self.score = score
+        self.docnum = docnum
 
 
-def _top(searcher, query: wq.Query, limit: int, read: dict | None = None):
-    """The ``limit`` best hits of ``query`` (stored fields and ``score``); ``read`` keeps
-    the postings read for one search (``arrays.top``)."""
+def _top(searcher, query: wq.Query, limit: int, read: dict | None = None, shown: set[int] = frozenset()):
+    """The ``limit`` best hits of ``query`` (stored fields, ``score``, ``docnum``) but those
+    numbered in ``shown``; ``read`` keeps the postings read for one search (``arrays.top``)."""
     if ARRAYS:
-        found = arrays.top(searcher, query, limit, read)
-        return [_Found(searcher.stored_fields(docnum), score) for score, docnum in found]
+        found = arrays.top(searcher, query, limit, read, shown)
+        return [_Found(searcher.stored_fields(docnum), score, docnum) for score, docnum in found]
     collector = _NewestFirstOnTies(limit=limit)
     searcher.search_with_collector(query, collector)
     return collector.results()
@@ -586,6 +587,7 @@ class ArchiveSearch:
         seen: set[str] = set()
         floor: float | None = None
         read: dict = {}
+        shown: set[int] = set()
         for name, tier_query, detail in reading.tiers(_expand):
             if len(hits) >= limit:
                 break
@@ -594,14 +596,18 @@ class ArchiveSearch:
                 if tier_query is None:
                     continue
             query = wq.And([tier_query, *filters]) if filters else tier_query
-            excluded = superseded + [wq.Term("id", value) for value in seen]
-            # Left out inside the query, not by a filtering collector: that one walks every
-            # match, while a query keeps Whoosh's pruning of blocks that cannot make the page.
+            if ARRAYS:
+                # Hits shown are left out by their document numbers (no lookup of their ids).
+                excluded = superseded
+            else:
+                # Left out inside the query, not by a filtering collector: that one walks every
+                # match, while a query keeps Whoosh's pruning of blocks that cannot make the page.
+                excluded = superseded + [wq.Term("id", value) for value in seen]
             searched = wq.AndNot(query, wq.Or(excluded)) if excluded else query
             # A few more than asked for when minutes move up within the tier.
             window = max(limit * 3, 30) if reading.prefer_minutes else limit - len(hits)
             ranked = []
-            for rank, hit in enumerate(_top(searcher, searched, window, read)):
+            for rank, hit in enumerate(_top(searcher, searched, window, read, shown)):
                 ranked.append((reading.prefer_minutes and not hit["minutes"], -hit.score, rank, hit))
             ranked.sort(key=lambda item: item[:3])
             matcher = _WordMatcher(query)
@@ -612,6 +618,7 @@ class ArchiveSearch:
             scale = min(1.0, floor * TIER_GAP / top) if floor is not None else 1.0
             for *_, hit in found:
                 seen.add(hit["id"])
+                shown.add(hit.docnum)
                 hits.append(self._hit(hit, matcher, name, hit.score * scale, detail))
             if hits:
                 floor = min(hit.score for hit in hits)
