@@ -75,6 +75,17 @@ def test_bad_environment_value(tmp_path):
     ('[storage]\ndata_dir = "/srv/akn"\n', {}),
     ('[list]\naddress = "akn@lists.example"\n', {}),
     ('[storage]\ndata_dir = "data"\n', {"AKN_MAIL_STORAGE_DATA_DIR": "elsewhere"}),
+    # Read without the TOML parser: comments, literal strings, other tables and keys.
+    ('# AKN\n[list]\naddress = "akn@lists.example"  # the list\n\n[ storage ]\ndata_dir = \'daten\'  # here\n'
+     '[archive]\nsynonyms_file = "syn.txt"\n', {}),
+    ('[list]\ndescription = "data_dir = x"\n[storage]\ndata_dir = "this one"\n', {}),
+    # Read by the TOML parser: escapes, dotted and quoted keys, inline tables, several lines.
+    ('[storage]\ndata_dir = "d\\u00e4ten"\n', {}),
+    ('storage.data_dir = "dotted"\n', {}),
+    ('["storage"]\ndata_dir = "quoted"\n', {}),
+    ('storage = { data_dir = "inline" }\n', {}),
+    ('[list]\ndescription = """\n[storage]\ndata_dir = "no"\n"""\n[storage]\ndata_dir = "yes"\n', {}),
+    ('[list]\nadmins = [\n  "a@example.org",\n  "b@example.org",\n]\n[storage]\ndata_dir = "after an array"\n', {}),
 ])
 def test_the_search_client_finds_the_data_directory_the_configuration_names(tmp_path, monkeypatch, file_text, environ):
     """``akn-mail search`` looks for the server's socket with ``locate`` alone (without the
