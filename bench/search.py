@@ -156,7 +156,34 @@ def open_archive(directory: Path):
     path.write_text('[storage]\ndata_dir = "data"\n', encoding="utf-8")
     config = config_module.load(path, environ={})
     connection = db_module.connect(config.database_path)
+    add_roster(connection)
     return path, config, connection, Archive(config, connection)
+
+
+def add_roster(connection) -> None:
+    """The members with two contacts each (kontakt0@, kontakt1@ of the member's domain), so
+    that a post's effective host is its sender's member, and ``host:`` has something to
+    find; kontakt2@ stands for the others who write to the list."""
+    from akn_mail.roster.members import Roster
+
+    if not connection.execute("SELECT count(*) FROM members").fetchone()[0]:
+        roster = Roster(connection)
+        for member in MEMBERS:
+            roster.add_member(member, "municipality", joined=datetime.date(2019, 1, 1))
+            local = member.lower().replace("ü", "ue")
+            for number in range(2):
+                roster.add_contact(member, f"kontakt{number}@{local}.example", name=f"Kontakt {member}")
+    # Posts of a corpus kept from before the roster was added get their sender's member.
+    with db_module.transaction(connection):
+        for address, (member_id, member_name) in contact_members(connection).items():
+            connection.execute("UPDATE archived_messages SET member_id = ?, member_name = ? WHERE from_address = ? AND member_id IS NULL",
+                               (member_id, member_name, address))
+
+
+def contact_members(connection) -> dict[str, tuple[int, str]]:
+    """Each contact's address -> (member id, member name)."""
+    rows = connection.execute("SELECT c.email, m.id, m.name FROM contacts c JOIN members m ON m.id = c.member_id").fetchall()
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 # --- filing -------------------------------------------------------------------------------
@@ -194,6 +221,7 @@ def add_posts(archive: Archive, connection, first: int, count: int, rng: random.
     """Add posts first..first+count-1 to the Maildir and SQLite as filing does (not timed:
     the filing benchmark above measures that path); the index is rebuilt after."""
     host = socket.gethostname()
+    members = contact_members(connection)
     rows = []
     for number in range(first, first + count):
         raw = make_post(number, rng)
@@ -204,9 +232,11 @@ def add_posts(archive: Archive, connection, first: int, count: int, rng: random.
         for key, raw in rows:
             parsed = read(raw)
             connection.execute(
-                """INSERT INTO archived_messages (message_id, maildir_key, date, from_address, from_name, subject,
-                   thread_id, is_minutes, size, source, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', 1)""",
-                (parsed.message_id, key, parsed.date.isoformat(), parsed.from_address, parsed.from_name, parsed.subject,
+                """INSERT INTO archived_messages (message_id, maildir_key, date, from_address, from_name, member_id,
+                   member_name, subject, thread_id, is_minutes, size, source, indexed)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', 1)""",
+                (parsed.message_id, key, parsed.date.isoformat(), parsed.from_address, parsed.from_name,
+                 *members.get(parsed.from_address, (None, "")), parsed.subject,
                  parsed.message_id, int(parsed.subject.startswith("[Protokoll]")), len(raw)),
             )
 
