@@ -127,6 +127,28 @@ def test_snippet_marks_the_matches(corpus):
     assert hit.as_json()["snippet"] == "Der Kreis stellt das Wärmeplanungsgesetz vor. Die **kommunale** **Wärmeplanung** beginnt 2028."
 
 
+@pytest.mark.parametrize("query", ["Wärme", "Regen", "Wärme*", "Planung", '"Rhein-Kreis Neuss"', "regen2"])
+def test_snippet_marks_whole_words_only(query):
+    """The marked places are the words ``WORD`` cuts the text into that the query matches:
+    not a part of a longer word, of a hyphenated or dotted one, or of one with a digit or _."""
+    import random
+
+    from akn_mail.archive.analysis import WORD
+    from akn_mail.archive.index import make_schema
+    from akn_mail.archive.search import _WordMatcher, _expand, parse_query
+
+    texts = ["Die kommunale Wärmeplanung im Rhein-Kreis Neuss; wärme.plan, Wärme-Planung -Wärme Wärme. _Wärme "
+             "Wärme_ x.Wärme Wärmes Wärme--Plan ..Wärme.. Wärme.x Starkregen, Regen-Wasser, Regen. 2regen regen2"]
+    rng = random.Random(13)
+    letters = list("abcäöü Wärme-.,_ Regen2 ")
+    texts += ["".join(rng.choice(letters) for _ in range(rng.randint(5, 80))) for _ in range(2000)]
+    matcher = _WordMatcher(_expand(parse_query(query, make_schema(), expand=False)))
+    for text in texts:
+        every_word = [(m.start(), m.end()) for m in WORD.finditer(text) if matcher.matches(m.group(0))]
+        assert matcher.spans(text) == every_word, text
+    assert matcher.spans(texts[0])
+
+
 @pytest.mark.parametrize("query, message", [
     ('"kommunale Wärmeplanung', "query syntax error at column 1: the quote '\"' is never closed."),
     ("(Starkregen OR Hitze", "query syntax error at column 1: '(' is never closed."),

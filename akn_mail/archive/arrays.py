@@ -8,9 +8,11 @@ computed for all of a word's documents at once with the parameters of Whoosh's o
 (idf, average length, B, K1), and AND, OR and NOT are operations on sorted document
 numbers. The scores are the sums Whoosh's matchers add up, so rankings stay the same.
 
-Query nodes this module does not read itself (phrases, spans, numeric ranges) are matched
-by Whoosh's matcher, only within the documents the rest of the query allows, and their
-matches and scores read into arrays.
+A phrase, and words near each other (the near tiers), are found among the documents that
+have all their words, from the arrays; positions are read for those documents alone and
+judged by Whoosh's own span algorithm. Query nodes this module does not read itself
+(numeric ranges such as ``date:``, wildcards) are matched by Whoosh's matcher, only within
+the documents the rest of the query allows, and their matches and scores read into arrays.
 """
 
 from __future__ import annotations
