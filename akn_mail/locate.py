@@ -35,6 +35,12 @@ class _NotPlain(Exception):
     """The file is not written plainly enough to be read without the TOML parser."""
 
 
+# Characters that are line breaks to Python but not to TOML (a TOML comment may hold them), and DEL.
+_OTHER_BREAKS = frozenset("\x7f\x85\u2028\u2029")
+# How a TOML value on one line begins: a string, number, date, boolean, array, inf or nan.
+_VALUE_STARTS = frozenset("\"'[0123456789+-tfin")
+
+
 def _bare(key: str) -> bool:
     """A TOML bare key: ASCII letters, digits, ``_`` and ``-``."""
     return bool(key) and key.isascii() and key.replace("_", "a").replace("-", "a").isalnum()
@@ -42,33 +48,37 @@ def _bare(key: str) -> bool:
 
 def _plain_data_dir(text: str) -> str | None:
     """[storage] data_dir of a plainly written file (one table header or ``key = value`` per
-    line, bare keys, the value a one-line string without escapes), None when not set.
-    Importing the TOML parser is 16 ms, a third of the search client's own start; a file
-    written any other way (dotted or quoted keys, values over several lines, escapes)
-    raises _NotPlain and is read by it."""
-    section, found = None, None
-    for line in text.splitlines():
-        line = line.strip()
+    line, bare keys, simple values, the data_dir a one-line string without escapes), None
+    when not set. Importing the TOML parser is 16 ms, a third of the search client's own
+    start; a file written any other way (dotted or quoted keys, values over several lines,
+    escapes, control characters, a table twice) raises _NotPlain and is read by it."""
+    text = text.replace("\r\n", "\n")
+    if any(ord(character) < 32 and character not in "\n\t" or character in _OTHER_BREAKS for character in text):
+        raise _NotPlain  # other line breaks, control characters: the parser decides
+    section, found, tables = None, None, set()
+    for line in text.split("\n"):
+        line = line.strip(" \t")
         if not line or line.startswith("#"):
             continue
         if line.startswith("["):
             close = line.find("]")
-            after = line[close + 1:].strip() if close > 0 else "?"
+            after = line[close + 1:].strip(" \t") if close > 0 else "?"
             if line.startswith("[[") or (after and not after.startswith("#")):
                 raise _NotPlain
-            section = line[1:close].strip()
-            if not _bare(section.replace(".", "")):
+            section = line[1:close].strip(" \t")
+            if not all(_bare(part) for part in section.split(".")) or section in tables or section.startswith("storage."):
                 raise _NotPlain
+            tables.add(section)
             continue
         key, equals, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not equals or not _bare(key) or value.startswith("{") or '"""' in value or "'''" in value:
+        key, value = key.strip(" \t"), value.strip(" \t")
+        if not equals or not _bare(key) or value[:1] not in _VALUE_STARTS or '"""' in value or "'''" in value:
             raise _NotPlain
         if section != "storage" or key != "data_dir":
             continue
         quote = value[:1]
         end = value.find(quote, 1) if quote in ('"', "'") else -1
-        rest = value[end + 1:].strip() if end > 0 else "?"
+        rest = value[end + 1:].strip(" \t") if end > 0 else "?"
         if found is not None or (quote == '"' and "\\" in value[:end]) or (rest and not rest.startswith("#")):
             raise _NotPlain
         found = value[1:end]

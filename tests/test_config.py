@@ -100,3 +100,25 @@ def test_the_search_client_finds_the_data_directory_the_configuration_names(tmp_
         path = tmp_path / "etc" / "akn-mail.toml"
         path.write_text(file_text, encoding="utf-8")
     assert data_directory(path, environ) == config_module.load(path, environ=environ).data_dir
+
+
+@pytest.mark.parametrize("file_text", [
+    '[storage]\n# old setting\u2028data_dir = "elsewhere"\n',   # a line break to Python, not to TOML
+    '[storage]\nnote = "a\u2028data_dir = \'elsewhere\' # "\n',
+    '[storage]\n# old\x85data_dir = "elsewhere"\n',
+    '[storage]\n# x\x0cdata_dir = "elsewhere"\n',
+    '[storage]\n# x\rdata_dir = "elsewhere"\n',
+    '[storage]\ndata_dir = "a"\n[list]\n[storage]\n',              # a table twice
+    '[list]\naddress = oops\n[storage]\ndata_dir = "a"\n',        # not a TOML value
+    '[.storage]\ndata_dir = "a"\n',
+    '[storage]\ndata_dir = "a"\n[storage.data_dir]\n',
+    '[storage]\ndata_dir = "a\x01b"\n',
+    '[storage]\n\u00a0data_dir = "a"\n',
+])
+def test_the_search_client_leaves_files_it_cannot_read_plainly_to_the_toml_parser(file_text):
+    """Where the plain reader could read something else than TOML does (or read a broken
+    file), it gives up, and the parser decides (and the command says what is wrong)."""
+    from akn_mail.locate import _NotPlain, _plain_data_dir
+
+    with pytest.raises(_NotPlain):
+        _plain_data_dir(file_text)

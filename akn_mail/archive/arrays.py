@@ -43,6 +43,7 @@ NOT_SCORE = 1.0
 _LENGTH_OF_BYTE = np.array([byte_to_length(value) for value in range(256)], dtype=np.float64)
 
 _per_segment = SegmentCache(256)
+MISSING_DATE = 2 ** 63  # and above: the date column's default, no date
 
 
 def segment_dates(reader):
@@ -50,6 +51,12 @@ def segment_dates(reader):
     return _per_segment.get(reader, "date", lambda: (
         load_numeric(reader.column_reader("date", translate=False), reader.doc_count_all())
         if reader.has_column("date") else []))
+
+
+def date_or_zero(value) -> int:
+    """A stored date as a number for ties, 0 (oldest) where there is none: Whoosh fills a
+    missing one with the column's default, the largest number it can hold."""
+    return value if value and value < MISSING_DATE else 0
 
 
 @dataclass
@@ -127,11 +134,7 @@ class Segment:
     def dates(self) -> np.ndarray:
         """Every document's date as stored (a number; 0 when missing), for ties."""
         def build():
-            values = segment_dates(self.reader)
-            try:
-                dates = np.asarray(values, dtype=np.int64)
-            except (TypeError, ValueError):  # a column read as a list, with gaps
-                dates = np.array([value or 0 for value in values], dtype=np.int64)
+            dates = np.array([date_or_zero(value) for value in segment_dates(self.reader)], dtype=np.int64)
             if len(dates) < self.doc_count:
                 dates = np.concatenate([dates, np.zeros(self.doc_count - len(dates), np.int64)])
             return dates

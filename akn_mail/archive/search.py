@@ -346,8 +346,8 @@ class _NewestFirstOnTies(collectors.TopCollector):
         items = self.items
         self.total += 1
         local = global_docnum - self.offset
-        date = self._dates[local] if local < len(self._dates) else 0
-        item = (score, date or 0, 0 - global_docnum)
+        date = arrays.date_or_zero(self._dates[local]) if local < len(self._dates) else 0
+        item = (score, date, 0 - global_docnum)
         if len(items) < self.limit:
             heapq.heappush(items, item)
             return 0 - score
