@@ -102,9 +102,11 @@ class Segment:
                 found = (None, _EMPTY_SCORES, None)
             else:
                 leaf = _leaf(matcher)
-                postings = Postings(leaf) if leaf is not None else None
-                scores = _scores(leaf, postings, self, fieldname) if postings is not None else None
-                found = (postings, scores, None) if scores is not None else (None, None, matcher)
+                if leaf is None:
+                    found = (None, None, matcher)
+                else:
+                    postings = Postings(leaf)
+                    found = (postings, _scores(leaf, postings, self, fieldname), None)
             self.read[key] = found
         return found
 
@@ -243,8 +245,7 @@ def evaluate(node: wq.Query, segment: Segment, within: np.ndarray | None = None)
         found = near(node, segment, within)
         if found is not None:
             return found
-        field = getattr(node, "fieldname", None)
-        return read_matcher(node.matcher(segment.searcher, segment.context), segment, field, within)
+        return read_matcher(node.matcher(segment.searcher, segment.context), within)
     if kind in (wq.And, wq.Or) and len(node.subqueries) > 1:
         return result.scaled(node.boost)  # Whoosh boosts a compound of one as that one
     return result
@@ -321,12 +322,10 @@ def _leaf(matcher):
     return None
 
 
-def _scores(matcher: W3LeafMatcher, postings: Postings, segment: Segment, fieldname: str | None) -> np.ndarray | None:
-    """Whoosh's scorer's score of every posting at once (None: not a scorer read here)."""
+def _scores(matcher: W3LeafMatcher, postings: Postings, segment: Segment, fieldname: str) -> np.ndarray:
+    """Whoosh's scorer's score of every posting at once (BM25F, else the weight: ``_leaf``)."""
     scorer = matcher.scorer
     if isinstance(scorer, BM25FScorer):
-        if not fieldname:
-            return None
         lengths = segment.lengths(fieldname)[postings.ids]
         K1, B = scorer.K1, scorer.B
         weights = postings.weights
@@ -334,16 +333,16 @@ def _scores(matcher: W3LeafMatcher, postings: Postings, segment: Segment, fieldn
     return postings.weights
 
 
-def read_matcher(matcher, segment: Segment, fieldname: str | None, within: np.ndarray | None) -> Matches:
-    """A leaf's matches: posting blocks read whole where Whoosh's scorer is BM25F or the
-    plain weight, a cached document set as it is, anything else one document at a time."""
+def read_matcher(matcher, within: np.ndarray | None) -> Matches:
+    """The matches of a matcher Whoosh built for a node not read here: a cached document
+    set (``expansions``) as it is, anything else one document at a time."""
     if isinstance(matcher, mcore.NullMatcherClass) or not matcher.is_active():
         return _empty()
     if isinstance(matcher, ConstantMatcher):
         ids = np.frombuffer(matcher._ids, dtype=np.uint32).astype(IDS) if len(matcher._ids) else _EMPTY_IDS
         return Matches(ids, np.full(len(ids), float(matcher._score)))
     if type(matcher) is wrappers.WrappingMatcher and matcher.boost != 1.0:
-        return read_matcher(matcher.child, segment, fieldname, within).scaled(matcher.boost)
+        return read_matcher(matcher.child, within).scaled(matcher.boost)
     return _drain(matcher, within)
 
 
